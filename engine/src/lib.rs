@@ -1,0 +1,197 @@
+//! The isolate: CPython embedded in a Rust binary, linked statically against a sysroot.
+//!
+//! Two ways in:
+//! - [`cli::main`]: a `python3`-compatible command line (`isolate script.py`, `-c`, `-m`, `-I`,
+//!   `-X`...). It is CPython's own argument parsing and `Py_RunMain`, so behaviour, exit codes,
+//!   tracebacks and signal handling are python3's.
+//! - [`Interpreter`]: an embedding API. The interpreter starts from an explicit [`Config`]
+//!   instead of PyO3's `Python::initialize` (which calls `Py_InitializeEx(0)`: no signal
+//!   handlers, the environment read implicitly); then PyO3 is used as usual.
+//!
+//! Where the standard library comes from is decided by [`stdlib`]: appended to the executable
+//! (a single relocatable file), or next to it like python3's `lib/pythonX.Y`.
+
+pub mod cli;
+mod status;
+pub mod stdlib;
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub use status::Error;
+
+/// The CPython version this isolate was linked against.
+pub const PYTHON_VERSION: &str = env!("ISOLATE_PYTHON_VERSION");
+
+/// How an embedded interpreter starts. The defaults suit an engine: nothing is taken from the
+/// process environment, no signal handlers are installed (the host owns signals), no
+/// `site-packages`, no bytecode written next to sources.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Standard library location; `None` finds it like python3 does, or in the executable.
+    pub home: Option<PathBuf>,
+    /// Extra directories or zip files prepended to `sys.path`.
+    pub paths: Vec<PathBuf>,
+    /// `sys.argv` (its first item is `sys.argv[0]`).
+    pub argv: Vec<String>,
+    /// Ignore `PYTHON*` environment variables and the user site directory (`-I`).
+    pub isolated: bool,
+    /// Import `site` at start-up (adds site-packages; off by default).
+    pub import_site: bool,
+    /// Install Python's SIGINT handler (so Ctrl-C raises KeyboardInterrupt).
+    pub signal_handlers: bool,
+    /// Write `__pycache__/*.pyc` files.
+    pub write_bytecode: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            home: None,
+            paths: Vec::new(),
+            argv: vec![String::new()],
+            isolated: true,
+            import_site: false,
+            signal_handlers: false,
+            write_bytecode: false,
+        }
+    }
+}
+
+static STARTED: AtomicBool = AtomicBool::new(false);
+
+/// The process's one embedded interpreter; finalised when dropped.
+pub struct Interpreter {
+    /// The main thread state, detached while no Python code runs so that PyO3 can attach.
+    main: *mut ffi::PyThreadState,
+}
+
+/// What running code ended with: its exit status as python3 would report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exit(pub i32);
+
+impl Interpreter {
+    /// Starts CPython from `config`. Only one interpreter per process, once.
+    pub fn start(config: &Config) -> Result<Interpreter, Error> {
+        if STARTED.swap(true, Ordering::SeqCst) {
+            return Err(Error::new("an interpreter was already started in this process"));
+        }
+        // SAFETY: the config is initialised by CPython before any field is written, cleared
+        // after use, and initialisation happens once, on this thread.
+        unsafe {
+            let mut raw = std::mem::MaybeUninit::<ffi::PyConfig>::uninit();
+            if config.isolated {
+                ffi::PyConfig_InitIsolatedConfig(raw.as_mut_ptr());
+            } else {
+                ffi::PyConfig_InitPythonConfig(raw.as_mut_ptr());
+            }
+            let raw = raw.assume_init_mut();
+            let result = Self::fill(raw, config).and_then(|()| status::check(ffi::Py_InitializeFromConfig(raw)));
+            ffi::PyConfig_Clear(raw);
+            result?;
+            Ok(Interpreter { main: ffi::PyEval_SaveThread() })
+        }
+    }
+
+    unsafe fn fill(raw: &mut ffi::PyConfig, config: &Config) -> Result<(), Error> {
+        raw.site_import = config.import_site as i32;
+        raw.install_signal_handlers = config.signal_handlers as i32;
+        raw.write_bytecode = config.write_bytecode as i32;
+        raw.parse_argv = 0;
+        let argv: Vec<CString> = config.argv.iter().map(|a| status::cstring(a)).collect::<Result<_, _>>()?;
+        let mut ptrs: Vec<*const std::ffi::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+        unsafe {
+            status::check(ffi::PyConfig_SetBytesArgv(raw, ptrs.len() as ffi::Py_ssize_t, ptrs.as_mut_ptr()))?;
+            match &config.home {
+                Some(home) => status::set_path(raw, |c| &mut c.home, home)?,
+                None => stdlib::configure(raw)?,
+            }
+            if !config.paths.is_empty() {
+                // Reading the config computes the default search path, which the extra paths then prefix.
+                status::check(ffi::PyConfig_Read(raw))?;
+                for (i, p) in config.paths.iter().enumerate() {
+                    let wide = status::wide(&p.display().to_string())?;
+                    status::check(ffi::PyWideStringList_Insert(&mut raw.module_search_paths, i as ffi::Py_ssize_t, wide.as_ptr()))?;
+                }
+                raw.module_search_paths_set = 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `source` as the `__main__` module, like `python3 -c`: an uncaught exception prints
+    /// its traceback to stderr and gives exit status 1; `SystemExit` gives its code.
+    pub fn run_source(&self, source: &str, filename: &str) -> Exit {
+        Python::attach(|py| {
+            let result = (|| -> PyResult<()> {
+                let main = py.import("__main__")?;
+                let globals = main.dict();
+                let builtins = py.import("builtins")?;
+                let code = builtins.getattr("compile")?.call1((source, filename, "exec"))?;
+                builtins.getattr("exec")?.call1((code, &globals))?;
+                Ok(())
+            })();
+            exit_status(py, result)
+        })
+    }
+
+    /// Runs a script file as `__main__`, like `python3 path`.
+    pub fn run_file(&self, path: &Path) -> Exit {
+        let source = match std::fs::read_to_string(path) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("isolate: can't open file '{}': {e}", path.display());
+                return Exit(2);
+            }
+        };
+        Python::attach(|py| {
+            if let Ok(main) = py.import("__main__") {
+                let _ = main.dict().set_item("__file__", path.display().to_string());
+            }
+        });
+        self.run_source(&source, &path.display().to_string())
+    }
+
+    /// Runs `f` with the interpreter attached to this thread, for anything PyO3 can do.
+    pub fn with<R>(&self, f: impl for<'py> FnOnce(Python<'py>) -> R) -> R {
+        Python::attach(f)
+    }
+}
+
+impl Drop for Interpreter {
+    fn drop(&mut self) {
+        // SAFETY: `main` is the thread state saved in `start`; finalisation happens once.
+        unsafe {
+            ffi::PyEval_RestoreThread(self.main);
+            ffi::Py_FinalizeEx();
+        }
+    }
+}
+
+/// python3's rules for the status of a finished `__main__`.
+fn exit_status(py: Python<'_>, result: PyResult<()>) -> Exit {
+    let Err(err) = result else { return Exit(0) };
+    if err.is_instance_of::<pyo3::exceptions::PySystemExit>(py) {
+        let code = err.value(py).getattr("code").ok();
+        return match code {
+            None => Exit(0),
+            Some(c) if c.is_none() => Exit(0),
+            Some(c) => match c.extract::<i32>() {
+                Ok(n) => Exit(n),
+                Err(_) => {
+                    // A non-integer code is printed, and the status is 1.
+                    let kwargs = PyDict::new(py);
+                    let _ = py.import("sys").and_then(|sys| kwargs.set_item("file", sys.getattr("stderr")?));
+                    let _ = py.import("builtins").and_then(|b| b.getattr("print")?.call((c,), Some(&kwargs)));
+                    Exit(1)
+                }
+            },
+        };
+    }
+    err.print(py);
+    Exit(1)
+}

@@ -1,0 +1,58 @@
+//! The embedding API against a real sysroot (`cargo xtask test` sets ISOLATE_TEST_HOME).
+//!
+//! One test function: CPython allows one interpreter per process, and the test harness runs
+//! separate test functions on separate threads of one process.
+
+use engine::{Config, Exit, Interpreter};
+use pyo3::prelude::*;
+
+#[test]
+fn embedding_api() {
+    let home = std::env::var_os("ISOLATE_TEST_HOME").expect("ISOLATE_TEST_HOME names the sysroot (cargo xtask test sets it)");
+    let scripts = std::env::temp_dir().join(format!("engine-test-{}", std::process::id()));
+    std::fs::create_dir_all(&scripts).unwrap();
+    let config = Config { home: Some(home.into()), argv: vec!["embedded".into(), "x y".into()], ..Config::default() };
+    let interp = Interpreter::start(&config).expect("the interpreter starts from an explicit config");
+
+    // Code runs in __main__, and PyO3 sees what it left there.
+    let ok = interp.run_source(
+        "import sys, signal, hashlib, json, decimal\n\
+         result = [sys.argv, hashlib.sha256(b'abc').hexdigest(), sys.flags.isolated,\n\
+                   signal.getsignal(signal.SIGINT) == signal.SIG_DFL, 'site' in sys.modules]\n",
+        "<setup>",
+    );
+    assert_eq!(ok, Exit(0));
+    interp.with(|py| {
+        let result = py.import("__main__").unwrap().getattr("result").unwrap();
+        let (argv, digest, isolated, default_sigint, site): (Vec<String>, String, i32, bool, bool) = result.extract().unwrap();
+        assert_eq!(argv, ["embedded", "x y"]);
+        assert_eq!(digest, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(isolated, 1, "the default config is isolated");
+        assert!(default_sigint, "no SIGINT handler unless Config::signal_handlers");
+        assert!(!site, "site is not imported unless Config::import_site");
+    });
+
+    // python3's exit-status rules.
+    assert_eq!(interp.run_source("raise SystemExit(4)", "<exit4>"), Exit(4));
+    assert_eq!(interp.run_source("raise SystemExit", "<exit>"), Exit(0));
+    assert_eq!(interp.run_source("raise SystemExit('message')", "<msg>"), Exit(1));
+    assert_eq!(interp.run_source("1 / 0", "<zero>"), Exit(1));
+    assert_eq!(interp.run_source("def broken(:\n", "<syntax>"), Exit(1));
+    interp.with(|py| assert!(!PyErr::occurred(py), "errors are handled, not left pending"));
+
+    // Files run as __main__ with their path.
+    let script = scripts.join("script.py");
+    std::fs::write(&script, "import sys\nseen = __file__\nsys.exit(9)\n").unwrap();
+    assert_eq!(interp.run_file(&script), Exit(9));
+    interp.with(|py| {
+        let seen: String = py.import("__main__").unwrap().getattr("seen").unwrap().extract().unwrap();
+        assert_eq!(seen, script.display().to_string());
+    });
+    assert_eq!(interp.run_file(&scripts.join("missing.py")), Exit(2));
+
+    // One interpreter per process.
+    let again = Interpreter::start(&Config::default());
+    assert!(again.is_err(), "a second start is refused");
+    drop(interp);
+    std::fs::remove_dir_all(&scripts).unwrap();
+}

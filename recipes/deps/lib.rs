@@ -1,0 +1,1 @@
+//! Never built: this package only pins C library sources (see Cargo.toml).

@@ -1,0 +1,291 @@
+//! Configure and build CPython: configure, then either a plain `make` or the PGO stages.
+//!
+//! The PGO stages are driven one by one rather than through `make profile-opt`, for three
+//! reasons: a failing test in the profile task must not throw away a 15-minute build (the
+//! profile is still collected, and the failure is logged and recorded); a cross build runs
+//! the instrumented interpreter under the target's runner (qemu), which CPython's Makefile
+//! cannot do; and each stage gets its own log.
+
+use crate::deps::Built;
+use crate::progress;
+use crate::recipe::Recipe;
+use crate::target::Target;
+use anyhow::{Context, Result, bail};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+use sysroot_manifest::{Flavor, ProfileRun};
+
+/// The prefix compiled into the interpreter. It never exists: the sysroot is found relative
+/// to the executable, and a nonexistent fallback fails loudly instead of picking up a
+/// different installation.
+pub const PREFIX: &str = "/pysysroot";
+
+pub struct Build<'a> {
+    pub recipe: &'a Recipe,
+    pub target: &'a Target,
+    pub flavor: Flavor,
+    pub pgo: bool,
+    pub lto: bool,
+    pub jobs: usize,
+    pub src: PathBuf,
+    pub dir: PathBuf,
+    pub logs: PathBuf,
+    pub deps: &'a [Built],
+    /// A native interpreter of the same version, for cross builds.
+    pub build_python: Option<PathBuf>,
+    /// Toolchain commands with `{tools}` resolved.
+    pub cc: Vec<String>,
+    pub ar: Vec<String>,
+    pub ranlib: Vec<String>,
+    pub runner: Vec<String>,
+    /// Substituted in target configure values (`{src}`, `{tools}`).
+    pub vars: BTreeMap<String, Vec<String>>,
+}
+
+pub struct Configured {
+    pub args: Vec<String>,
+    pub env: BTreeMap<String, String>,
+}
+
+impl Build<'_> {
+    pub fn log(&self, name: &str) -> PathBuf {
+        self.logs.join(format!("{name}.log"))
+    }
+
+    /// The flags this flavor compiles libpython with (from the target definition).
+    fn flavor_flags(&self) -> (Vec<String>, Vec<String>) {
+        let f = self.target.flavor(self.flavor);
+        (f.cflags.clone(), f.ldflags.clone())
+    }
+
+    pub fn configure(&self) -> Result<Configured> {
+        fs::create_dir_all(&self.dir)?;
+        let mut args = vec![format!("--prefix={PREFIX}")];
+        args.push(if self.flavor == Flavor::Shared { "--enable-shared" } else { "--disable-shared" }.into());
+        if self.pgo {
+            args.push("--enable-optimizations".into());
+        }
+        if self.lto {
+            args.push("--with-lto".into());
+        }
+        if self.target.cross {
+            let bp = self.build_python.as_ref().context("a cross build needs a build python")?;
+            args.push(format!("--build={}", build_triple(&self.src)?));
+            args.push(format!("--host={}", self.target.host));
+            args.push(format!("--with-build-python={}", bp.display()));
+        }
+        args.extend(self.recipe.configure_args_for(&self.target.name));
+        args.extend(crate::deps::expand(&self.target.configure.args, &self.vars)?);
+        for dep in self.deps {
+            let vars = BTreeMap::from([("prefix".to_string(), vec![dep.prefix.display().to_string()])]);
+            args.extend(crate::deps::expand(&dep.dep.configure_args, &vars)?);
+        }
+
+        let (cflags, ldflags) = self.flavor_flags();
+        let mut env = BTreeMap::new();
+        env.insert("CC".into(), self.cc.join(" "));
+        env.insert("AR".into(), self.ar.join(" "));
+        env.insert("RANLIB".into(), self.ranlib.join(" "));
+        env.insert("CFLAGS".into(), cflags.join(" "));
+        let mut cppflags = Vec::new();
+        let mut libdirs = Vec::new();
+        let mut pkgconfig = Vec::new();
+        for dep in self.deps {
+            cppflags.push(format!("-I{}", dep.prefix.join("include").display()));
+            libdirs.push(format!("-L{}", dep.prefix.join("lib").display()));
+            pkgconfig.push(dep.prefix.join("lib/pkgconfig").display().to_string());
+        }
+        env.insert("CPPFLAGS".into(), cppflags.join(" "));
+        env.insert("LDFLAGS".into(), ldflags.iter().cloned().chain(libdirs).collect::<Vec<_>>().join(" "));
+        // Only our libraries: the host's .pc files must not leak into a hermetic build.
+        env.insert("PKG_CONFIG_LIBDIR".into(), pkgconfig.join(":"));
+        env.insert("PKG_CONFIG_PATH".into(), String::new());
+        // Every stdlib extension module is compiled into libpython, none into lib-dynload.
+        env.insert("MODULE_BUILDTYPE".into(), "static".into());
+        for module in self.recipe.absent_for(&self.target.name).keys() {
+            env.insert(format!("py_cv_module_{module}"), "n/a".into());
+        }
+        for (k, v) in &self.target.configure.env {
+            env.insert(k.clone(), crate::deps::expand(std::slice::from_ref(v), &self.vars)?.join(" "));
+        }
+
+        self.write_setup_local()?;
+
+        let mut cmd = Command::new("sh");
+        cmd.arg(self.src.join("configure")).args(&args).current_dir(&self.dir).envs(&env);
+        scrub_env(&mut cmd);
+        progress::run_logged("configure", &mut cmd, &self.log("1-configure"))?;
+        Ok(Configured { args, env })
+    }
+
+    /// `Modules/Setup.local`: the recipe's extra static modules, and every absent module under
+    /// `*disabled*`, which also stops 3.11's setup.py from building it from host libraries.
+    fn write_setup_local(&self) -> Result<()> {
+        let mut text = String::from("# Written by xtask from the recipe.\n*static*\n");
+        for line in &self.recipe.setup_local {
+            let mut line = line.clone();
+            for dep in self.deps {
+                line = line.replace(&format!("{{{}}}", dep.dep.name), &dep.prefix.display().to_string());
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text.push_str("*disabled*\n");
+        for module in self.recipe.absent_for(&self.target.name).keys() {
+            text.push_str(module);
+            text.push('\n');
+        }
+        fs::create_dir_all(self.dir.join("Modules"))?;
+        fs::write(self.dir.join("Modules/Setup.local"), text)?;
+        Ok(())
+    }
+
+    fn make(&self, step: &str, log: &str, targets: &[&str]) -> Result<()> {
+        let mut cmd = Command::new("make");
+        cmd.arg(format!("-j{}", self.jobs)).args(targets).current_dir(&self.dir);
+        scrub_env(&mut cmd);
+        progress::run_logged(step, &mut cmd, &self.log(log))
+    }
+
+    /// Builds the interpreter and libpython; with PGO, returns what the profile run did.
+    pub fn build(&self) -> Result<Option<ProfileRun>> {
+        if !self.pgo {
+            self.make("build", "2-build", &[])?;
+            return Ok(None);
+        }
+        self.make("PGO 1/3: instrumented build", "2-build-instrumented", &["profile-gen-stamp"])?;
+        let profile = self.run_profile_task()?;
+        // What `profile-run-stamp` does after the task, minus the task itself.
+        let mut clean = Command::new("make");
+        clean.arg("clean-retain-profile").current_dir(&self.dir);
+        scrub_env(&mut clean);
+        progress::run_logged("PGO: keep the profile, drop the instrumented objects", &mut clean, &self.log("4-clean-retain-profile"))?;
+        fs::write(self.dir.join("profile-run-stamp"), "")?;
+        self.make("PGO 3/3: optimised build", "5-build-optimized", &["profile-opt"])?;
+        let log = fs::read_to_string(self.log("5-build-optimized"))?;
+        if !log.contains("-fprofile-use") && !log.contains("-fprofile-instr-use") {
+            bail!("the optimised build did not use the profile (no -fprofile-use in {})", self.log("5-build-optimized").display());
+        }
+        Ok(Some(profile))
+    }
+
+    fn run_profile_task(&self) -> Result<ProfileRun> {
+        let runshared = make_var(&self.dir, "RUNSHARED")?;
+        let python = self.dir.join(make_var(&self.dir, "BUILDPYTHON")?);
+        let mut argv: Vec<String> = self.runner.clone();
+        argv.push(python.display().to_string());
+        argv.extend(self.recipe.pgo.task.iter().cloned());
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..]).current_dir(&self.dir);
+        scrub_env(&mut cmd);
+        for assignment in runshared.split_whitespace() {
+            if let Some((k, v)) = assignment.split_once('=') {
+                cmd.env(k, v);
+            }
+        }
+        let start = Instant::now();
+        let log = self.log("3-profile-task");
+        let status = progress::run_logged_status("PGO 2/3: profile task", &mut cmd, &log)?;
+        profile_outcome(&self.dir, &self.recipe.pgo.task, status.code().unwrap_or(-1), start.elapsed().as_secs_f64(), &log)
+    }
+}
+
+/// Judges a finished profile run: profile data is required, a clean exit is not.
+///
+/// A flaky test (test_generators did it here) fails the task yet leaves a perfectly good
+/// profile; throwing away the build for it would be wrong, so the failure is logged and
+/// recorded in the manifest instead. No profile data at all, though, would silently produce an
+/// unoptimised build, so that stops the build.
+fn profile_outcome(dir: &Path, task: &[String], exit_status: i32, seconds: f64, log: &Path) -> Result<ProfileRun> {
+    let profile_files = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "gcda" || x == "profraw"))
+        .count();
+    if profile_files == 0 {
+        bail!(
+            "the profile task (exit status {exit_status}) wrote no profile data; see {}. Without a \
+             profile the optimised build would silently be unoptimised, so the build stops here",
+            log.display()
+        );
+    }
+    if exit_status != 0 {
+        let failed = fs::read_to_string(log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("failed") || l.contains("FAILED"))
+            .map(str::trim)
+            .take(5)
+            .collect::<Vec<_>>()
+            .join("; ");
+        eprintln!(
+            "warning: the profile task exited with {exit_status} ({failed}); continuing with the \
+             {profile_files} profile files it wrote. Details: {}",
+            log.display()
+        );
+    }
+    Ok(ProfileRun { task: task.to_vec(), exit_status, profile_files, seconds })
+}
+
+/// A make variable's value as the build's Makefile computes it.
+pub fn make_var(build_dir: &Path, name: &str) -> Result<String> {
+    let out = Command::new("make")
+        .args(["--no-print-directory", "-s", "-f", "Makefile", "-f", "-", "xtask-print-var"])
+        .current_dir(build_dir)
+        .env_remove("MAKEFLAGS")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(format!("xtask-print-var:\n\t@echo '$({name})'\n").as_bytes())?;
+            child.wait_with_output()
+        })
+        .with_context(|| format!("reading {name} from {}/Makefile", build_dir.display()))?;
+    if !out.status.success() {
+        bail!("make could not print {name}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The build machine's GNU triple, as CPython's own config.guess reports it.
+fn build_triple(src: &Path) -> Result<String> {
+    let out = Command::new("sh").arg(src.join("config.guess")).output().context("running config.guess")?;
+    Ok(String::from_utf8(out.stdout)?.trim().to_string())
+}
+
+/// Variables from the user's shell that would silently change a hermetic build.
+pub fn scrub_env(cmd: &mut Command) {
+    for var in ["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONSAFEPATH", "CFLAGS_NODIST", "LDFLAGS_NODIST"] {
+        cmd.env_remove(var);
+    }
+    cmd.env("SOURCE_DATE_EPOCH", std::env::var("SOURCE_DATE_EPOCH").unwrap_or_else(|_| "0".into()));
+    cmd.env("LC_ALL", "C");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_profile_task_with_data_continues_and_one_without_stops() {
+        let dir = std::env::temp_dir().join(format!("xtask-profile-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("Objects")).unwrap();
+        let log = dir.join("profile.log");
+        fs::write(&log, "0:05:01 load avg: 1.9 [ 12/44/1] test_generators failed (1 failure)\n").unwrap();
+        let task = vec!["-m".to_string(), "test".to_string(), "--pgo".to_string()];
+
+        let err = profile_outcome(&dir, &task, 0, 1.0, &log).unwrap_err().to_string();
+        assert!(err.contains("wrote no profile data"), "{err}");
+
+        fs::write(dir.join("Objects/longobject.gcda"), b"gcda").unwrap();
+        let run = profile_outcome(&dir, &task, 2, 1.0, &log).unwrap();
+        assert_eq!((run.exit_status, run.profile_files), (2, 1));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,225 @@
+//! The bit-exact check: run the same program with the sysroot's python3 and with the isolate,
+//! with the same argv (argv[0] included: messages quote the program name) and the same
+//! environment, and compare stdout, stderr and exit status byte for byte.
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Program {
+    pub file: String,
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Builtin modules the program needs; a target without them skips it, saying so.
+    #[serde(default)]
+    pub needs: Vec<String>,
+    /// The exit status python3 gives (documentation; the comparison is against python3).
+    #[serde(default)]
+    pub exit: i32,
+    /// Prints the platform on purpose: exempt from the cross-target comparison.
+    #[serde(default)]
+    pub platform_specific: bool,
+    /// Target name -> why the program cannot run there.
+    #[serde(default)]
+    pub skip: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct CorpusFile {
+    program: Vec<Program>,
+}
+
+pub fn load(dir: &Path) -> Result<Vec<Program>> {
+    let path = dir.join("corpus.toml");
+    let file: CorpusFile = toml::from_str(&std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?)
+        .with_context(|| format!("parsing {}", path.display()))?;
+    for p in &file.program {
+        if !dir.join(&p.file).is_file() {
+            bail!("{} lists {}, which does not exist", path.display(), p.file);
+        }
+    }
+    Ok(file.program)
+}
+
+/// One run's observable behaviour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub status: Option<i32>,
+}
+
+/// How to start one interpreter: the runner that executes target programs here (empty when
+/// native, `qemu-aarch64 -L ...`, a WASI runtime), the executable, and the argv[0] it gets.
+#[derive(Debug, Clone)]
+pub struct Interp {
+    pub runner: Vec<String>,
+    pub exe: String,
+    pub argv0: String,
+}
+
+impl Interp {
+    /// The command with argv[0] set: natively through exec, under qemu-user with `-0`, and
+    /// under the WASI runner with its `--argv0` option.
+    pub fn command(&self) -> Command {
+        use std::os::unix::process::CommandExt;
+        match self.runner.split_first() {
+            None => {
+                let mut cmd = Command::new(&self.exe);
+                cmd.arg0(&self.argv0);
+                cmd
+            }
+            Some((program, rest)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(rest);
+                if program.contains("qemu-") {
+                    cmd.args(["-0", &self.argv0]);
+                } else {
+                    cmd.args(["--argv0", &self.argv0]);
+                }
+                cmd.arg(&self.exe);
+                cmd
+            }
+        }
+    }
+}
+
+/// The environment both interpreters get: nothing from the caller's shell but what a
+/// program needs to run, and a fixed hash seed.
+pub fn clean_env() -> Vec<(String, String)> {
+    vec![
+        ("PATH".into(), "/usr/bin:/bin".into()),
+        ("LC_ALL".into(), "C.UTF-8".into()),
+        ("PYTHONHASHSEED".into(), "0".into()),
+        ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
+    ]
+}
+
+pub fn run(interp: &Interp, args: &[String], stdin: &[u8], cwd: &Path) -> Result<Outcome> {
+    let mut cmd = interp.command();
+    cmd.args(args).current_dir(cwd).env_clear().envs(clean_env());
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().with_context(|| format!("starting {}", interp.exe))?;
+    let mut pipe = child.stdin.take().expect("stdin is piped");
+    let input = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&input);
+    });
+    let out = child.wait_with_output()?;
+    let _ = writer.join();
+    Ok(Outcome { stdout: out.stdout, stderr: out.stderr, status: out.status.code() })
+}
+
+/// A readable description of how two outcomes differ.
+pub fn diff(a: &Outcome, b: &Outcome) -> String {
+    let mut s = String::new();
+    if a.status != b.status {
+        s.push_str(&format!("  exit status: python3 {:?}, isolate {:?}\n", a.status, b.status));
+    }
+    for (name, x, y) in [("stdout", &a.stdout, &b.stdout), ("stderr", &a.stderr, &b.stderr)] {
+        if x != y {
+            let at = x.iter().zip(y.iter()).position(|(p, q)| p != q).unwrap_or(x.len().min(y.len()));
+            let line = x[..at].iter().filter(|&&c| c == b'\n').count() + 1;
+            let show = |v: &[u8]| {
+                let start = v[..at.min(v.len())].iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
+                let end = v[start..].iter().position(|&c| c == b'\n').map_or(v.len(), |p| start + p);
+                String::from_utf8_lossy(&v[start..end]).into_owned()
+            };
+            s.push_str(&format!(
+                "  {name} differs at line {line} (python3 {} bytes, isolate {} bytes):\n    python3: {}\n    isolate: {}\n",
+                x.len(),
+                y.len(),
+                show(x),
+                show(y)
+            ));
+        }
+    }
+    s
+}
+
+pub struct Report {
+    pub passed: usize,
+    pub total: usize,
+    pub skipped: Vec<(String, String)>,
+    pub failures: Vec<String>,
+    /// Each program's python3 outcome, for comparisons across targets.
+    pub outcomes: BTreeMap<String, Outcome>,
+}
+
+/// Runs every corpus program (and CLI case) with both interpreters and compares.
+pub fn check(corpus_dir: &Path, reference: &Interp, isolate: &Interp, target: &str, builtin: &[String], cases: &[Case]) -> Result<Report> {
+    let mut report = Report { passed: 0, total: 0, skipped: Vec::new(), failures: Vec::new(), outcomes: BTreeMap::new() };
+    let mut all: Vec<Case> = Vec::new();
+    for p in load(corpus_dir)? {
+        if let Some(why) = p.skip.get(target) {
+            report.skipped.push((p.file.clone(), why.clone()));
+            continue;
+        }
+        if let Some(missing) = p.needs.iter().find(|m| !builtin.contains(m)) {
+            report.skipped.push((p.file.clone(), format!("needs {missing}, absent on {target}")));
+            continue;
+        }
+        let mut args = vec![p.file.clone()];
+        args.extend(p.args.iter().cloned());
+        all.push(Case { name: p.file.clone(), args, stdin: Vec::new() });
+    }
+    all.extend(cases.iter().cloned());
+    for case in &all {
+        report.total += 1;
+        let a = run(reference, &case.args, &case.stdin, corpus_dir)?;
+        let b = run(isolate, &case.args, &case.stdin, corpus_dir)?;
+        if a == b {
+            report.passed += 1;
+            println!("  ok    {:40} exit {:?}, {} bytes out, {} bytes err", case.name, a.status, a.stdout.len(), a.stderr.len());
+        } else {
+            println!("  DIFF  {}\n{}", case.name, diff(&a, &b));
+            report.failures.push(case.name.clone());
+        }
+        report.outcomes.insert(case.name.clone(), a);
+    }
+    Ok(report)
+}
+
+/// A command line to compare beyond the corpus programs.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub name: String,
+    pub args: Vec<String>,
+    pub stdin: Vec<u8>,
+}
+
+/// python3's command-line surface that scripts and test harnesses use, run in the corpus
+/// directory: `-c`, `-m`, stdin, flags, and the three failure modes (missing script, syntax
+/// error, uncaught exception).
+pub fn cli_cases(scratch: &Path) -> Result<Vec<Case>> {
+    std::fs::create_dir_all(scratch)?;
+    let syntax = scratch.join("syntax_error.py");
+    std::fs::write(&syntax, "def broken(:\n    pass\n")?;
+    let raises = scratch.join("uncaught.py");
+    std::fs::write(&raises, "def inner(x):\n    return 1 / x\n\ndef outer():\n    return inner(0)\n\nprint('before')\nouter()\n")?;
+    let argv = scratch.join("argv.py");
+    std::fs::write(&argv, "import sys\nprint(sys.argv)\nprint(sys.flags)\nprint(sys.warnoptions, sys._xoptions)\nprint(sys.dont_write_bytecode)\n")?;
+    let p = |x: &PathBuf| x.display().to_string();
+    let case = |name: &str, args: &[&str]| Case { name: name.into(), args: args.iter().map(|s| s.to_string()).collect(), stdin: Vec::new() };
+    Ok(vec![
+        case("cli: missing script", &[&p(&scratch.join("does_not_exist.py"))]),
+        case("cli: syntax error", &[&p(&syntax)]),
+        case("cli: uncaught exception", &[&p(&raises)]),
+        case("cli: -c with exit code", &["-c", "import sys; print('hi', sys.argv); sys.exit(7)"]),
+        case("cli: -c SystemExit message", &["-c", "raise SystemExit('bye')"]),
+        case("cli: -m json.tool", &["-m", "json.tool", "--sort-keys", "corpus.toml"]),
+        case("cli: -m missing module", &["-m", "no_such_module_xyz"]),
+        case("cli: -I -S -E -u -B", &["-I", "-S", "-E", "-u", "-B", &p(&argv), "a", "b c"]),
+        case("cli: -X and -W", &["-X", "utf8", "-X", "dev", "-W", "error::DeprecationWarning", &p(&argv)]),
+        case("cli: -W warning shown", &["-W", "always", "-c", "import warnings; warnings.warn('careful')"]),
+        case("cli: bad option", &["--no-such-option"]),
+        Case { name: "cli: program on stdin".into(), args: vec!["-".into(), "x".into()], stdin: b"import sys\nprint('stdin', sys.argv)\n".to_vec() },
+        Case { name: "cli: no arguments reads stdin".into(), args: vec![], stdin: b"print(6 * 7)\n".to_vec() },
+        case("cli: --version", &["--version"]),
+    ])
+}

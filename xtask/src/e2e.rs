@@ -1,0 +1,221 @@
+//! `cargo xtask test`: the whole test suite, unit tests first, then end to end with real
+//! CPython: pinned downloads over a loopback HTTP server, refusal of a tampered tarball, and
+//! for each target a real sysroot build, its acceptance checks, and the isolate's.
+
+use crate::fetch::{self, Fetcher, Mirror};
+use crate::progress::note;
+use crate::{Ctx, isolate, recipe, sysroot, verify};
+use anyhow::{Context, Result, bail, ensure};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use sysroot_manifest::{Flavor, Manifest};
+
+pub struct Options {
+    pub targets: Vec<String>,
+    pub pgo: bool,
+}
+
+pub fn run(ctx: &Ctx, opts: &Options) -> Result<()> {
+    let started = Instant::now();
+    let mut passed = Vec::new();
+    let mut step = |name: &str, f: &mut dyn FnMut() -> Result<()>| -> Result<()> {
+        note(format!("TEST {name}"));
+        let t = Instant::now();
+        f().with_context(|| format!("test step failed: {name}"))?;
+        passed.push(format!("{name} ({:.0?})", t.elapsed()));
+        Ok(())
+    };
+    step("unit tests", &mut || cargo_test(ctx))?;
+    step("pinned sources over a loopback HTTP server", &mut || http_fetch(ctx))?;
+    step("a tampered tarball is refused and nothing is kept", &mut || tampered(ctx))?;
+    for t in &opts.targets {
+        let mut dir = PathBuf::new();
+        step(&format!("{t}: build-python"), &mut || {
+            let o = sysroot::Options { target: t.clone(), python: None, flavor: Flavor::Static, pgo: opts.pgo, lto: true, force: false };
+            dir = sysroot::build_python(ctx, &o)?;
+            Ok(())
+        })?;
+        step(&format!("{t}: sysroot acceptance"), &mut || sysroot_acceptance(ctx, &dir, opts.pgo))?;
+        step(&format!("{t}: isolate"), &mut || {
+            let built = isolate::build(ctx, &dir)?;
+            let line = isolate::check(ctx, &built, true)?;
+            println!("{line}");
+            Ok(())
+        })?;
+        step(&format!("{t}: engine library tests"), &mut || engine_tests(ctx, &dir))?;
+    }
+    println!("\nall tests passed in {:.0?}:", started.elapsed());
+    for p in passed {
+        println!("  ok  {p}");
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn cargo_test(ctx: &Ctx) -> Result<()> {
+    let status = cargo().args(["test", "--package", "xtask", "--package", "sysroot-manifest"]).current_dir(&ctx.root).status()?;
+    ensure!(status.success(), "cargo test failed");
+    Ok(())
+}
+
+/// Kills the child when dropped, so a failing test never leaves a server behind.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Serves `dir` on 127.0.0.1 with python3's http.server; returns it and its base URL.
+fn serve(dir: &Path) -> Result<(Server, String)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let child = Command::new("python3")
+        .args(["-m", "http.server", "--bind", "127.0.0.1", "--directory"])
+        .arg(dir)
+        .arg(port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting python3 -m http.server")?;
+    let server = Server(child);
+    for _ in 0..100 {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok((server, format!("http://127.0.0.1:{port}")));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("the loopback HTTP server did not start")
+}
+
+/// The mirror directory behind `ctx.mirror` (tests need a directory to serve or alter).
+fn mirror_dir(ctx: &Ctx) -> Result<PathBuf> {
+    let m = ctx.mirror.as_ref().context("the end-to-end tests need a mirror directory: set --mirror or PYSYSROOT_MIRROR to a file:// URL")?;
+    reqwest::Url::parse(m.as_str())
+        .ok()
+        .filter(|u| u.scheme() == "file")
+        .and_then(|u| u.to_file_path().ok())
+        .context("the end-to-end tests need a file:// mirror to serve over HTTP")
+}
+
+/// Every pinned source the mirror has, downloaded over real HTTP into a fresh cache and verified.
+fn http_fetch(ctx: &Ctx) -> Result<()> {
+    let dir = mirror_dir(ctx)?;
+    let (_server, url) = serve(&dir)?;
+    let cache = scratch(ctx, "http-cache")?;
+    let fetcher = Fetcher::new(cache.clone(), Some(Mirror::parse(&url)?), false)?;
+    let mut verified = 0;
+    for (r, _) in recipe::load_all(&ctx.root.join("recipes"))? {
+        for s in &r.sources {
+            let local = dir.join(s.url.strip_prefix(&format!("{}/", fetch::UPSTREAM)).unwrap_or(&s.url));
+            if !local.is_file() {
+                println!("  not on the mirror, so not verified here: {}", s.url);
+                continue;
+            }
+            let path = fetcher.fetch(s)?;
+            ensure!(fetch::sha256_file(&path)? == s.sha256, "{} has the wrong digest after download", path.display());
+            println!("  verified over HTTP: {} {}", s.sha256, s.file_name());
+            verified += 1;
+        }
+    }
+    ensure!(verified > 0, "no pinned source was found on the mirror");
+    Ok(())
+}
+
+/// A mirror serving a corrupted tarball: build-python fails, names both digests, and leaves
+/// no download and no sysroot behind.
+fn tampered(ctx: &Ctx) -> Result<()> {
+    let (r, _) = recipe::select(&ctx.root.join("recipes"), None)?;
+    let src = &r.sources[0];
+    let good = mirror_dir(ctx)?.join(src.url.strip_prefix(&format!("{}/", fetch::UPSTREAM)).unwrap_or(&src.url));
+    let root = scratch(ctx, "tampered")?;
+    let bad = root.join("mirror").join(good.strip_prefix(mirror_dir(ctx)?)?);
+    std::fs::create_dir_all(bad.parent().unwrap())?;
+    let mut bytes = std::fs::read(&good)?;
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&bad, &bytes)?;
+    let out = Command::new(std::env::current_exe()?)
+        .arg("--mirror")
+        .arg(root.join("mirror"))
+        .arg("--cache-dir")
+        .arg(root.join("cache"))
+        .arg("--sysroots-dir")
+        .arg(root.join("sysroots"))
+        .args(["build-python", "--no-pgo"])
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("  build-python said: {}", stderr.lines().find(|l| l.contains("error")).unwrap_or_default());
+    ensure!(!out.status.success(), "build-python accepted a tampered tarball");
+    ensure!(stderr.contains("checksum mismatch"), "no checksum message: {stderr}");
+    ensure!(stderr.contains(&src.sha256) && stderr.contains(&fetch::sha256_bytes(&bytes)), "the message does not name both digests: {stderr}");
+    let kept: Vec<_> = walkdir::WalkDir::new(root.join("cache")).into_iter().flatten().filter(|e| e.file_type().is_file() && e.file_name() != ".lock").collect();
+    ensure!(kept.is_empty(), "files were kept in the cache: {kept:?}");
+    ensure!(!root.join("sysroots").join(crate::target::native_name()).join(&r.version).exists(), "a sysroot was created");
+    Ok(())
+}
+
+/// The foundation's acceptance, checked independently of the build's own verification.
+fn sysroot_acceptance(ctx: &Ctx, dir: &Path, pgo: bool) -> Result<()> {
+    let (m, root) = Manifest::load(dir)?;
+    let (target, _) = crate::target::select(&ctx.root.join("sysroots"), &m.target.name)?;
+    ensure!(m.build.lto == target.lto, "manifest says LTO {}", m.build.lto);
+    ensure!(m.build.pgo == (pgo && target.pgo), "manifest says PGO {}", m.build.pgo);
+    if m.build.pgo {
+        let log = std::fs::read_to_string(root.join("logs/5-build-optimized.log"))?;
+        ensure!(log.contains("-fprofile-use"), "the optimised build log has no -fprofile-use");
+        println!("  PGO applied: -fprofile-use in logs/5-build-optimized.log; profile {:?}", m.build.profile);
+    }
+    // HACL*: `nm` must show the SHA-2 functions defined (T) in the installed archives.
+    let nm = crate::tools::Tools::provision(ctx, &target)?.expand(&target.toolchain.nm)?;
+    let mut defined = std::collections::BTreeSet::new();
+    for archive in &m.hacl.archives {
+        defined.extend(verify::defined_symbols(&nm, &root.join(archive))?);
+    }
+    let sha2: Vec<&String> = m.hacl.symbols.iter().filter(|s| s.contains("SHA2")).collect();
+    for s in &sha2 {
+        ensure!(defined.contains(*s), "{s} is not defined (T) in {:?}", m.hacl.archives);
+    }
+    // The interpreter: imports, hashes through HACL*, nothing from a shared object.
+    let mut interpreter = m.target.runner.clone();
+    interpreter.push(root.join(&m.paths.python).display().to_string());
+    interpreter.push("-I".into());
+    let report = verify::run_check(&interpreter, &scratch(ctx, "acceptance")?, &m.modules.builtin)?;
+    verify::require_clean(&report, "the sysroot's python3", &m.python.version)?;
+    println!("  python3: {} builtin modules, {} HACL* SHA-2 symbols defined in {:?}, no module from a shared object", m.modules.builtin.len(), sha2.len(), m.hacl.archives);
+    Ok(())
+}
+
+/// The engine's own tests (the embedding API), linked against the sysroot like the isolate.
+fn engine_tests(ctx: &Ctx, dir: &Path) -> Result<()> {
+    let (m, root) = Manifest::load(dir)?;
+    if !m.target.runner.is_empty() {
+        println!("  skipped: the library tests run natively only (the CLI was checked under {})", m.target.runner[0]);
+        return Ok(());
+    }
+    let status = cargo()
+        .args(["test", "--release", "--package", "engine", "--target", &m.target.rust_triple])
+        .current_dir(&ctx.root)
+        .env("CARGO_TARGET_DIR", ctx.root.join("target/isolate").join(dir.strip_prefix(&ctx.sysroots).unwrap_or(dir)))
+        .env("PYSYSROOT_MANIFEST", root.join(sysroot_manifest::FILE_NAME))
+        .env("PYO3_CONFIG_FILE", root.join(&m.paths.pyo3_config))
+        .env("ISOLATE_TEST_HOME", &root)
+        .status()?;
+    ensure!(status.success(), "engine tests failed");
+    Ok(())
+}
+
+fn scratch(ctx: &Ctx, name: &str) -> Result<PathBuf> {
+    let d = ctx.work_dir().join("e2e").join(name);
+    if d.exists() {
+        std::fs::remove_dir_all(&d)?;
+    }
+    std::fs::create_dir_all(&d)?;
+    Ok(d)
+}

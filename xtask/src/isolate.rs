@@ -1,0 +1,278 @@
+//! `isolate`: link the isolate (engine/) against a sysroot, bundle its stdlib, and prove it.
+//!
+//! The link itself is cargo's: `engine/build.rs` takes every link line from the sysroot's
+//! manifest. This module picks the sysroots, sets the environment that build script and PyO3
+//! read, and then verifies the result against the sysroot's own python3.
+
+use crate::corpus::{self, Interp};
+use crate::progress::note;
+use crate::sysroot;
+use crate::target::{self, Target};
+use crate::{Ctx, verify};
+use anyhow::{Context, Result, bail};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+use sysroot_manifest::{Flavor, Manifest};
+
+/// CPython's regression tests the isolate must pass exactly as python3 does.
+pub const REGRTESTS: &[&str] =
+    &["test_hashlib", "test_json", "test_re", "test_decimal", "test_zlib", "test_struct", "test_str", "test_float", "test_long"];
+
+pub struct Options {
+    pub targets: Vec<String>,
+    pub python: Option<String>,
+    pub flavor: Flavor,
+    /// For sysroots that must be built first.
+    pub pgo: bool,
+    pub regrtest: bool,
+}
+
+/// A built isolate and where it lives.
+pub struct Built {
+    pub sysroot: PathBuf,
+    pub manifest: Manifest,
+    pub target: Target,
+    /// `<sysroot>/bin/isolate`: uses the sysroot's stdlib, like python3 beside it.
+    pub exe: PathBuf,
+    /// `<sysroot>/dist/isolate`: the same binary with the stdlib appended; one relocatable file.
+    pub standalone: PathBuf,
+}
+
+pub fn run(ctx: &Ctx, opts: &Options) -> Result<()> {
+    let sysroots = select_sysroots(ctx, opts)?;
+    let mut summary = Vec::new();
+    for dir in sysroots {
+        let built = build(ctx, &dir)?;
+        let line = check(ctx, &built, opts.regrtest)?;
+        summary.push(line);
+    }
+    println!("\nisolate summary:");
+    for s in summary {
+        println!("  {s}");
+    }
+    Ok(())
+}
+
+/// The sysroots to work on: those named (built first when missing), or every built one.
+fn select_sysroots(ctx: &Ctx, opts: &Options) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    if opts.targets.is_empty() {
+        for entry in fs::read_dir(&ctx.sysroots).into_iter().flatten().flatten() {
+            for sub in fs::read_dir(entry.path()).into_iter().flatten().flatten() {
+                let path = sub.path();
+                if let Ok((m, _)) = Manifest::load(&path)
+                    && m.flavor == opts.flavor
+                    && opts.python.as_ref().is_none_or(|v| *v == m.python.version)
+                {
+                    out.push(path);
+                }
+            }
+        }
+        out.sort();
+        if !out.is_empty() {
+            return Ok(out);
+        }
+        note("no sysroot built yet: building the native one first");
+    }
+    let targets = if opts.targets.is_empty() { vec![target::native_name().to_string()] } else { opts.targets.clone() };
+    for t in targets {
+        let o = sysroot::Options { target: t, python: opts.python.clone(), flavor: opts.flavor, pgo: opts.pgo, lto: true, force: false };
+        out.push(sysroot::build_python(ctx, &o)?);
+    }
+    Ok(out)
+}
+
+/// `CARGO_TARGET_<TRIPLE>_<NAME>`.
+fn cargo_target_var(triple: &str, name: &str) -> String {
+    format!("CARGO_TARGET_{}_{name}", triple.to_uppercase().replace(['-', '.'], "_"))
+}
+
+pub fn build(ctx: &Ctx, sysroot: &Path) -> Result<Built> {
+    let (manifest, root) = Manifest::load(sysroot)?;
+    let (target, _) = target::select(&ctx.root.join("sysroots"), &manifest.target.name)?;
+    let flavor = target.flavor(manifest.flavor);
+    let triple = &manifest.target.rust_triple;
+    let target_dir = ctx.root.join("target/isolate").join(sysroot.strip_prefix(&ctx.sysroots).unwrap_or(sysroot));
+    note(format!("building the isolate for {} (CPython {}, {})", triple, manifest.python.version, manifest.flavor));
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.args(["build", "--release", "--package", "engine", "--bin", "isolate", "--target", triple])
+        .current_dir(&ctx.root)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("PYSYSROOT_MANIFEST", root.join(sysroot_manifest::FILE_NAME))
+        .env("PYO3_CONFIG_FILE", root.join(&manifest.paths.pyo3_config))
+        .env(cargo_target_var(triple, "RUSTFLAGS"), flavor.rustflags.join(" "));
+    if let Some(linker) = &target.toolchain.rust_linker {
+        cmd.env(cargo_target_var(triple, "LINKER"), linker);
+    }
+    let start = Instant::now();
+    let status = cmd.status().context("running cargo build for the isolate")?;
+    if !status.success() {
+        bail!("building the isolate for {triple} failed ({status})");
+    }
+    note(format!("isolate built in {:.1?}", start.elapsed()));
+    let exe_name = if triple.starts_with("wasm") { "isolate.wasm" } else { "isolate" };
+    let built_exe = target_dir.join(triple).join("release").join(exe_name);
+    let exe = root.join("bin").join(exe_name);
+    fs::copy(&built_exe, &exe).with_context(|| format!("copying {}", built_exe.display()))?;
+
+    // The stdlib appended to the executable: zipimport reads it from there.
+    let dist = root.join("dist");
+    fs::create_dir_all(&dist)?;
+    let zip = dist.join("stdlib.zip");
+    let script = dist.join("make_stdlib_zip.py");
+    fs::write(&script, include_str!("../py/make_stdlib_zip.py"))?;
+    let mut python = manifest.target.runner.clone();
+    python.push(root.join(&manifest.paths.python).display().to_string());
+    let out = Command::new(&python[0])
+        .args(&python[1..])
+        .arg("-I")
+        .arg(&script)
+        .arg(root.join(&manifest.paths.stdlib))
+        .arg(&zip)
+        .output()
+        .context("running the sysroot's python3 to zip the stdlib")?;
+    if !out.status.success() {
+        bail!("zipping the stdlib failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let standalone = dist.join(exe_name);
+    let mut bytes = fs::read(&exe)?;
+    bytes.extend(fs::read(&zip)?);
+    fs::write(&standalone, bytes)?;
+    fs::remove_file(&zip)?;
+    fs::remove_file(&script)?;
+    set_executable(&standalone)?;
+    Ok(Built { sysroot: root, manifest, target, exe, standalone })
+}
+
+fn set_executable(p: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(p, fs::Permissions::from_mode(0o755))?;
+    Ok(())
+}
+
+/// Everything the isolate must prove; returns a one-line summary.
+pub fn check(ctx: &Ctx, b: &Built, regrtest: bool) -> Result<String> {
+    let m = &b.manifest;
+    let name = format!("{} {} {}", m.target.name, m.python.version, m.flavor);
+    let is_elf = !m.target.rust_triple.starts_with("wasm");
+    println!("\nchecks for the {name} isolate ({}):", b.exe.display());
+    if is_elf {
+        let file = Command::new("file").arg("-b").arg(&b.exe).output().context("running file(1)")?;
+        let file = String::from_utf8_lossy(&file.stdout).trim().to_string();
+        let want_pie = m.flavor != Flavor::Static;
+        if file.contains("pie executable") != want_pie || !file.contains("executable") {
+            bail!("file(1) says {file:?}: expected a {}PIE executable", if want_pie { "" } else { "non-" });
+        }
+        println!("  file:        {file}");
+        let needed = verify::needed(&b.exe)?;
+        let extra: Vec<&str> =
+            m.link.shared_library.iter().filter_map(|s| Path::new(s).file_name().and_then(|f| f.to_str())).collect();
+        verify::check_needed(&b.exe, &extra)?;
+        if m.flavor != Flavor::Shared && needed.iter().any(|n| n.contains("python")) {
+            bail!("the isolate needs a shared libpython: {needed:?}");
+        }
+        println!("  needs:       {} (no libpython)", needed.join(", "));
+    }
+    let nm = crate::tools::Tools::provision(ctx, &b.target)?.expand(&b.target.toolchain.nm)?;
+    let defined = verify::defined_symbols(&nm, &b.exe)?;
+    let missing: Vec<&String> = m.hacl.symbols.iter().filter(|s| !defined.contains(*s)).collect();
+    if !missing.is_empty() {
+        bail!("HACL* symbols missing from the isolate: {missing:?}");
+    }
+    println!("  HACL*:       {} symbols defined in the isolate", m.hacl.symbols.len());
+
+    let python = Interp { runner: m.target.runner.clone(), exe: b.sysroot.join(&m.paths.python).display().to_string(), argv0: String::new() };
+    let isolate = Interp { runner: m.target.runner.clone(), exe: b.exe.display().to_string(), argv0: String::new() };
+    let scratch = ctx.work_dir().join("isolate-check").join(m.target.name.as_str());
+    fs::create_dir_all(&scratch)?;
+    let mut interpreter = m.target.runner.clone();
+    interpreter.push(b.exe.display().to_string());
+    interpreter.push("-I".into());
+    let report = verify::run_check(&interpreter, &scratch, &m.modules.builtin)?;
+    verify::require_clean(&report, "the isolate", &m.python.version)?;
+    println!("  modules:     all {} builtin modules import; hashlib known answers match (OpenSSL and HACL*)", m.modules.builtin.len());
+
+    relocation_check(b, &scratch)?;
+
+    // Same argv for both, argv[0] included: python3's own path.
+    let reference = Interp { argv0: python.exe.clone(), ..python.clone() };
+    let candidate = Interp { argv0: python.exe.clone(), ..isolate.clone() };
+    let cases = corpus::cli_cases(&scratch)?;
+    let corpus_dir = ctx.root.join("engine/corpus");
+    println!("  bit-exact corpus against {}:", python.exe);
+    let r = corpus::check(&corpus_dir, &reference, &candidate, &m.target.name, &m.modules.builtin, &cases)?;
+    for (file, why) in &r.skipped {
+        println!("  skipped {file}: {why}");
+    }
+    println!("bit-exact {}/{}", r.passed, r.total);
+    if !r.failures.is_empty() {
+        bail!("the isolate differs from python3 on: {}", r.failures.join(", "));
+    }
+
+    let mut summary = format!("{name}: bit-exact {}/{} ({} skipped)", r.passed, r.total, r.skipped.len());
+    if regrtest {
+        let line = regression_tests(&python, &isolate, &scratch)?;
+        summary.push_str(&format!("; regrtest {line}"));
+    }
+    Ok(summary)
+}
+
+/// The self-contained isolate, copied alone to a fresh directory, runs with an empty
+/// environment and imports nothing from the sysroot or the build machine.
+fn relocation_check(b: &Built, scratch: &Path) -> Result<()> {
+    let m = &b.manifest;
+    let dir = scratch.join("relocated");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir)?;
+    let exe = dir.join(b.standalone.file_name().unwrap());
+    fs::copy(&b.standalone, &exe)?;
+    let code = "import hashlib, json, decimal, sys\n\
+                print(hashlib.sha256(b'abc').hexdigest(), json.dumps({'d': str(decimal.Decimal(1) / 7)}))\n\
+                print('\\n'.join(sys.path))\n\
+                print('\\n'.join(sorted({getattr(m, '__file__', None) or '' for m in list(sys.modules.values())})))\n";
+    let iso = Interp { runner: m.target.runner.clone(), exe: exe.display().to_string(), argv0: exe.display().to_string() };
+    let out = corpus::run(&iso, &["-c".into(), code.into()], b"", &dir)?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if out.status != Some(0) || !stdout.starts_with("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") {
+        bail!("the relocated isolate failed: {:?}\n{stdout}{}", out.status, String::from_utf8_lossy(&out.stderr));
+    }
+    let sysroot = b.sysroot.display().to_string();
+    if let Some(leak) = stdout.lines().skip(1).find(|l| l.contains(&sysroot) || l.contains("/pysysroot")) {
+        bail!("the relocated isolate reached outside itself: {leak}");
+    }
+    println!("  relocatable: {} alone in {} imports hashlib, json, decimal from itself", exe.file_name().unwrap().to_string_lossy(), dir.display());
+    Ok(())
+}
+
+/// Runs CPython's regression subset with python3 and with the isolate; the summaries must agree.
+fn regression_tests(python: &Interp, isolate: &Interp, scratch: &Path) -> Result<String> {
+    let mut results = Vec::new();
+    for interp in [python, isolate] {
+        let mut natural = interp.clone();
+        natural.argv0 = interp.exe.clone();
+        let dir = scratch.join("regrtest");
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir)?;
+        let start = Instant::now();
+        let mut args = vec!["-m".to_string(), "test".to_string()];
+        args.extend(REGRTESTS.iter().map(|s| s.to_string()));
+        let out = corpus::run(&natural, &args, b"", &dir)?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let summary: Vec<String> = text
+            .lines()
+            .filter(|l| l.starts_with("Total tests:") || l.starts_with("Total test files:") || l.starts_with("Result:") || l.contains("tests OK"))
+            .map(|l| l.trim().to_string())
+            .collect();
+        println!("  regrtest with {}: {} in {:.0?}", Path::new(&interp.exe).file_name().unwrap().to_string_lossy(), summary.join(" | "), start.elapsed());
+        if out.status != Some(0) || !summary.iter().any(|l| l.contains("SUCCESS") || l.contains("tests OK")) {
+            bail!("CPython's tests failed with {}:\n{}\n{}", interp.exe, text, String::from_utf8_lossy(&out.stderr));
+        }
+        results.push(summary);
+    }
+    if results[0] != results[1] {
+        bail!("the isolate's test results differ from python3's:\n  python3: {:?}\n  isolate: {:?}", results[0], results[1]);
+    }
+    Ok(results[1].join(" | "))
+}

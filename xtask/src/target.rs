@@ -1,0 +1,197 @@
+//! Target definitions: one TOML file per target under `sysroots/` (`sysroots/x86_64.toml`).
+//!
+//! A target says how to compile for it (C toolchain, configure answers), how to run its
+//! programs here (natively, under qemu, under a WASI runtime), which C libraries it gets,
+//! how an executable links, and which host packages all that needs.
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// Short name used on the command line; must match the file name.
+    pub name: String,
+    /// Rust target triple of the isolate.
+    pub rust_triple: String,
+    /// GNU triple for configure's `--host`.
+    pub host: String,
+    pub pointer_width: u32,
+    /// Built on a different architecture: needs a build python and a runner.
+    #[serde(default)]
+    pub cross: bool,
+    pub toolchain: Toolchain,
+    /// Command prefix that runs a target program here (`qemu-aarch64 -L ...`); empty when native.
+    /// `{tools}` is the provisioned tool directory.
+    #[serde(default)]
+    pub runner: Vec<String>,
+    /// Whether the instrumented interpreter can run here to collect a PGO profile.
+    pub pgo: bool,
+    /// Whether LTO is applied (`--with-lto` and an LTO-optimised libpython object).
+    #[serde(default = "yes")]
+    pub lto: bool,
+    #[serde(default)]
+    pub configure: Configure,
+    /// C libraries built for this target from `recipes/deps/<name>.toml`, in build order.
+    #[serde(default)]
+    pub deps: Vec<String>,
+    /// Values substituted into dependency build commands (`{openssl_target}` ...).
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
+    /// How libpython is compiled and an executable linked, per flavor the target supports.
+    pub flavors: BTreeMap<String, FlavorFlags>,
+    #[serde(default)]
+    pub host_tools: HostTools,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_cflags() -> Vec<String> {
+    vec!["-O2".into()]
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Toolchain {
+    /// C compiler command (program and leading arguments). `{tools}` is the tool directory.
+    pub cc: Vec<String>,
+    pub ar: Vec<String>,
+    pub ranlib: Vec<String>,
+    /// `nm` that understands this target's objects, for symbol checks.
+    pub nm: Vec<String>,
+    /// Compiler flags for the C libraries (`-O2`); CPython picks its own.
+    #[serde(default = "default_cflags")]
+    pub cflags: Vec<String>,
+    /// The linker `cargo` uses for the isolate (`CARGO_TARGET_<TRIPLE>_LINKER`), when not the default.
+    #[serde(default)]
+    pub rust_linker: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Configure {
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Environment for configure: answers it cannot probe when cross compiling, `CONFIG_SITE`...
+    /// `{src}` is the CPython source directory.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlavorFlags {
+    /// Added to CPython's `CFLAGS` (`-fno-pie`, `-fPIC`).
+    #[serde(default)]
+    pub cflags: Vec<String>,
+    /// Added when linking `python3` and the isolate (`-no-pie`, stack size...).
+    #[serde(default)]
+    pub ldflags: Vec<String>,
+    /// Extra `RUSTFLAGS` for the isolate.
+    #[serde(default)]
+    pub rustflags: Vec<String>,
+}
+
+/// What the host needs for this target, by the package manager that provides it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostTools {
+    /// Debian packages.
+    #[serde(default)]
+    pub apt: Vec<String>,
+    /// `rustup target add` names.
+    #[serde(default)]
+    pub rustup: Vec<String>,
+    /// Pinned PyPI requirements installed into the tool environment (`ziglang==0.14.1`).
+    #[serde(default)]
+    pub pip: Vec<String>,
+}
+
+impl Target {
+    pub fn load(path: &Path) -> Result<Target> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading target {}", path.display()))?;
+        let target: Target = toml::from_str(&text).with_context(|| format!("parsing target {}", path.display()))?;
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        if stem != target.name {
+            bail!("target {} is named {:?}: the file must be {}.toml", path.display(), target.name, target.name);
+        }
+        for flavor in target.flavors.keys() {
+            if !sysroot_manifest::Flavor::ALL.iter().any(|f| f.as_str() == flavor) {
+                bail!("target {}: [flavors.{flavor}] is not a flavor (static, static-pic, shared)", target.name);
+            }
+        }
+        Ok(target)
+    }
+
+    pub fn supports(&self, flavor: sysroot_manifest::Flavor) -> bool {
+        self.flavors.contains_key(flavor.as_str())
+    }
+
+    /// The flags for a flavor; callers check [`Target::supports`] first.
+    pub fn flavor(&self, flavor: sysroot_manifest::Flavor) -> &FlavorFlags {
+        &self.flavors[flavor.as_str()]
+    }
+}
+
+/// Every `*.toml` directly in `dir`.
+pub fn load_all(dir: &Path) -> Result<Vec<(Target, PathBuf)>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            out.push((Target::load(&path)?, path));
+        }
+    }
+    out.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+    Ok(out)
+}
+
+/// The target called `name` (its short name or Rust triple); an unknown one lists the valid ones.
+pub fn select(dir: &Path, name: &str) -> Result<(Target, PathBuf)> {
+    let all = load_all(dir)?;
+    if let Some(found) = all.iter().find(|(t, _)| t.name == name || t.rust_triple == name) {
+        return Ok(found.clone());
+    }
+    let names: Vec<&str> = all.iter().map(|(t, _)| t.name.as_str()).collect();
+    bail!("unknown target {name:?}: valid targets are {} (defined in {})", names.join(", "), dir.display())
+}
+
+/// The target this machine runs natively.
+pub fn native_name() -> &'static str {
+    std::env::consts::ARCH
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../sysroots")
+    }
+
+    #[test]
+    fn shipped_targets_parse_and_name_their_deps() {
+        let all = load_all(&dir()).unwrap();
+        let names: Vec<_> = all.iter().map(|(t, _)| t.name.as_str()).collect();
+        assert!(names.contains(&"x86_64"), "{names:?}");
+        for (t, _) in &all {
+            assert!(t.supports(sysroot_manifest::Flavor::Static), "{} lacks the static flavor", t.name);
+            for dep in &t.deps {
+                let file = dir().join("../recipes/deps").join(format!("{dep}.toml"));
+                assert!(file.is_file(), "{} needs dep {dep} but {} is missing", t.name, file.display());
+            }
+        }
+    }
+
+    #[test]
+    fn select_by_name_or_triple_and_explain_unknown() {
+        assert_eq!(select(&dir(), "x86_64").unwrap().0.rust_triple, "x86_64-unknown-linux-gnu");
+        assert_eq!(select(&dir(), "x86_64-unknown-linux-gnu").unwrap().0.name, "x86_64");
+        let err = select(&dir(), "riscv64").unwrap_err().to_string();
+        assert!(err.contains("riscv64") && err.contains("x86_64"), "{err}");
+    }
+}

@@ -23,16 +23,17 @@ pub fn ensure(ctx: &Ctx, recipe: &Recipe, tarball: &Path) -> Result<PathBuf> {
     }
     let src = dir.join("src");
     unpack::unpack(tarball, &src)?;
+    let epoch = unpack::source_date_epoch(&src);
     let build = dir.join("build");
     fs::create_dir_all(&build)?;
     let log = dir.join("build-python.log");
     let mut configure = Command::new("sh");
     configure.arg(src.join("configure")).args(["--prefix=/pysysroot-build-python", "--without-ensurepip"]).current_dir(&build);
-    scrub_env(&mut configure);
+    scrub_env(&mut configure, &epoch);
     progress::run_logged(&format!("build python {}: configure", recipe.version), &mut configure, &log)?;
     let mut make = Command::new("make");
     make.arg(format!("-j{}", ctx.jobs)).current_dir(&build);
-    scrub_env(&mut make);
+    scrub_env(&mut make, &epoch);
     progress::run_logged(&format!("build python {}: make", recipe.version), &mut make, &log)?;
     fs::write(dir.join(".complete"), &recipe.version)?;
     Ok(python)

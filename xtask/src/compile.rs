@@ -43,6 +43,8 @@ pub struct Build<'a> {
     pub runner: Vec<String>,
     /// Substituted in target configure values (`{src}`, `{tools}`).
     pub vars: BTreeMap<String, Vec<String>>,
+    /// `SOURCE_DATE_EPOCH` for every step.
+    pub epoch: String,
 }
 
 pub struct Configured {
@@ -99,7 +101,7 @@ impl Build<'_> {
             pkgconfig.push(dep.prefix.join("lib/pkgconfig").display().to_string());
         }
         env.insert("CPPFLAGS".into(), cppflags.join(" "));
-        env.insert("LDFLAGS".into(), ldflags.iter().cloned().chain(libdirs).collect::<Vec<_>>().join(" "));
+        env.insert("LDFLAGS".into(), ldflags.iter().map(|f| for_makefile(f)).chain(libdirs).collect::<Vec<_>>().join(" "));
         // Only our libraries: the host's .pc files must not leak into a hermetic build.
         env.insert("PKG_CONFIG_LIBDIR".into(), pkgconfig.join(":"));
         env.insert("PKG_CONFIG_PATH".into(), String::new());
@@ -116,7 +118,7 @@ impl Build<'_> {
 
         let mut cmd = Command::new("sh");
         cmd.arg(self.src.join("configure")).args(&args).current_dir(&self.dir).envs(&env);
-        scrub_env(&mut cmd);
+        scrub_env(&mut cmd, &self.epoch);
         progress::run_logged("configure", &mut cmd, &self.log("1-configure"))?;
         Ok(Configured { args, env })
     }
@@ -146,7 +148,7 @@ impl Build<'_> {
     fn make(&self, step: &str, log: &str, targets: &[&str]) -> Result<()> {
         let mut cmd = Command::new("make");
         cmd.arg(format!("-j{}", self.jobs)).args(targets).current_dir(&self.dir);
-        scrub_env(&mut cmd);
+        scrub_env(&mut cmd, &self.epoch);
         progress::run_logged(step, &mut cmd, &self.log(log))
     }
 
@@ -161,7 +163,7 @@ impl Build<'_> {
         // What `profile-run-stamp` does after the task, minus the task itself.
         let mut clean = Command::new("make");
         clean.arg("clean-retain-profile").current_dir(&self.dir);
-        scrub_env(&mut clean);
+        scrub_env(&mut clean, &self.epoch);
         progress::run_logged("PGO: keep the profile, drop the instrumented objects", &mut clean, &self.log("4-clean-retain-profile"))?;
         fs::write(self.dir.join("profile-run-stamp"), "")?;
         self.make("PGO 3/3: optimised build", "5-build-optimized", &["profile-opt"])?;
@@ -180,7 +182,7 @@ impl Build<'_> {
         argv.extend(self.recipe.pgo.task.iter().cloned());
         let mut cmd = Command::new(&argv[0]);
         cmd.args(&argv[1..]).current_dir(&self.dir);
-        scrub_env(&mut cmd);
+        scrub_env(&mut cmd, &self.epoch);
         for assignment in runshared.split_whitespace() {
             if let Some((k, v)) = assignment.split_once('=') {
                 cmd.env(k, v);
@@ -230,6 +232,12 @@ fn profile_outcome(dir: &Path, task: &[String], exit_status: i32, seconds: f64, 
     Ok(ProfileRun { task: task.to_vec(), exit_status, profile_files, seconds })
 }
 
+/// A flag as it must be written into a Makefile variable that make then hands to the shell:
+/// `$ORIGIN` survives as `'$$ORIGIN'`. Flags without `$` are unchanged.
+fn for_makefile(flag: &str) -> String {
+    if flag.contains('$') { format!("'{}'", flag.replace('$', "$$")) } else { flag.to_string() }
+}
+
 /// A make variable's value as the build's Makefile computes it.
 pub fn make_var(build_dir: &Path, name: &str) -> Result<String> {
     let out = Command::new("make")
@@ -258,18 +266,25 @@ fn build_triple(src: &Path) -> Result<String> {
     Ok(String::from_utf8(out.stdout)?.trim().to_string())
 }
 
-/// Variables from the user's shell that would silently change a hermetic build.
-pub fn scrub_env(cmd: &mut Command) {
+/// Variables from the user's shell that would silently change a hermetic build; the
+/// source's date for reproducible timestamps.
+pub fn scrub_env(cmd: &mut Command, epoch: &str) {
     for var in ["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONSAFEPATH", "CFLAGS_NODIST", "LDFLAGS_NODIST"] {
         cmd.env_remove(var);
     }
-    cmd.env("SOURCE_DATE_EPOCH", std::env::var("SOURCE_DATE_EPOCH").unwrap_or_else(|_| "0".into()));
+    cmd.env("SOURCE_DATE_EPOCH", epoch);
     cmd.env("LC_ALL", "C");
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dollar_flags_survive_make_and_the_shell() {
+        assert_eq!(for_makefile("-Wl,-rpath,$ORIGIN/../lib"), "'-Wl,-rpath,$$ORIGIN/../lib'");
+        assert_eq!(for_makefile("-no-pie"), "-no-pie");
+    }
 
     #[test]
     fn a_failing_profile_task_with_data_continues_and_one_without_stops() {

@@ -204,6 +204,8 @@ pub fn cli_cases(scratch: &Path) -> Result<Vec<Case>> {
     std::fs::write(&raises, "def inner(x):\n    return 1 / x\n\ndef outer():\n    return inner(0)\n\nprint('before')\nouter()\n")?;
     let argv = scratch.join("argv.py");
     std::fs::write(&argv, "import sys\nprint(sys.argv)\nprint(sys.flags)\nprint(sys.warnoptions, sys._xoptions)\nprint(sys.dont_write_bytecode)\n")?;
+    let data = scratch.join("data.json");
+    std::fs::write(&data, r#"{"zeta": [1, 2.5, null], "alpha": {"b": "\u00e9t\u00e9", "a": true}}"#)?;
     let p = |x: &PathBuf| x.display().to_string();
     let case = |name: &str, args: &[&str]| Case { name: name.into(), args: args.iter().map(|s| s.to_string()).collect(), stdin: Vec::new() };
     Ok(vec![
@@ -212,7 +214,7 @@ pub fn cli_cases(scratch: &Path) -> Result<Vec<Case>> {
         case("cli: uncaught exception", &[&p(&raises)]),
         case("cli: -c with exit code", &["-c", "import sys; print('hi', sys.argv); sys.exit(7)"]),
         case("cli: -c SystemExit message", &["-c", "raise SystemExit('bye')"]),
-        case("cli: -m json.tool", &["-m", "json.tool", "--sort-keys", "corpus.toml"]),
+        case("cli: -m json.tool", &["-m", "json.tool", "--sort-keys", &p(&data)]),
         case("cli: -m missing module", &["-m", "no_such_module_xyz"]),
         case("cli: -I -S -E -u -B", &["-I", "-S", "-E", "-u", "-B", &p(&argv), "a", "b c"]),
         case("cli: -X and -W", &["-X", "utf8", "-X", "dev", "-W", "error::DeprecationWarning", &p(&argv)]),

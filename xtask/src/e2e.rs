@@ -18,6 +18,8 @@ pub struct Options {
 }
 
 pub fn run(ctx: &Ctx, opts: &Options) -> Result<()> {
+    // The tests build their own sysroots: a developer's release sysroots are never replaced.
+    let ctx = &Ctx { sysroots: ctx.work_dir().join("e2e-sysroots"), ..ctx.clone() };
     let started = Instant::now();
     let mut passed = Vec::new();
     let mut step = |name: &str, f: &mut dyn FnMut() -> Result<()>| -> Result<()> {
@@ -33,7 +35,7 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<()> {
     for t in &opts.targets {
         let mut dir = PathBuf::new();
         step(&format!("{t}: build-python"), &mut || {
-            let o = sysroot::Options { target: t.clone(), python: None, flavor: Flavor::Static, pgo: opts.pgo, lto: true, force: false };
+            let o = sysroot::Options { target: t.clone(), python: None, flavor: Flavor::Static, pgo: opts.pgo, lto: true, force: false, dry_run: false };
             dir = sysroot::build_python(ctx, &o)?;
             Ok(())
         })?;

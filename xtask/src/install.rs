@@ -23,7 +23,7 @@ pub fn lto_archive_name(abi: &str) -> String {
 pub fn make_install(b: &Build, staging: &Path) -> Result<()> {
     let mut cmd = Command::new("make");
     cmd.arg("install").arg(format!("DESTDIR={}", staging.display())).current_dir(&b.dir);
-    scrub_env(&mut cmd);
+    scrub_env(&mut cmd, &b.epoch);
     let log = b.log("6-install");
     progress::run_logged("install", &mut cmd, &log)?;
     // `install` depends on `all`; if make decided to recompile here, the objects would lack the
@@ -111,7 +111,7 @@ fn push_last(list: &mut Vec<String>, item: String) {
 /// python3 has, and keeps the isolate's own link fast.
 fn lto_object(b: &Build, library: &Path, archive: &Path) -> Result<()> {
     let object = archive.with_extension("o");
-    let lto_flags = make_var(&b.dir, "LDFLAGS_NODIST")?;
+    let lto_flags = make_var(&b.dir, "PY_LDFLAGS_NODIST")?;
     let mut cmd = Command::new(&b.cc[0]);
     cmd.args(&b.cc[1..])
         .args(["-r", "-nostdlib"])
@@ -123,7 +123,7 @@ fn lto_object(b: &Build, library: &Path, archive: &Path) -> Result<()> {
         .arg("-Wl,--whole-archive")
         .arg(library)
         .arg("-Wl,--no-whole-archive");
-    scrub_env(&mut cmd);
+    scrub_env(&mut cmd, &b.epoch);
     progress::run_logged("LTO: libpython as one optimised object", &mut cmd, &b.log("7-lto-object"))?;
     let mut ar = Command::new(&b.ar[0]);
     ar.args(&b.ar[1..]).arg("rcD").arg(archive).arg(&object);

@@ -78,7 +78,16 @@ fn select_sysroots(ctx: &Ctx, opts: &Options) -> Result<Vec<PathBuf>> {
     }
     let targets = if opts.targets.is_empty() { vec![target::native_name().to_string()] } else { opts.targets.clone() };
     for t in targets {
-        let o = sysroot::Options { target: t, python: opts.python.clone(), flavor: opts.flavor, pgo: opts.pgo, lto: true, force: false };
+        // A sysroot already built for this target, version and flavor is used as it is
+        // (`build-python` rebuilds it when its inputs change); a missing one is built.
+        let (target, _) = target::select(&ctx.root.join("sysroots"), &t)?;
+        let (recipe, _) = crate::recipe::select(&ctx.root.join("recipes"), opts.python.as_deref())?;
+        let dir = crate::install::sysroot_dir(&ctx.sysroots, &target.name, &recipe.version, opts.flavor);
+        if Manifest::load(&dir).is_ok() {
+            out.push(dir);
+            continue;
+        }
+        let o = sysroot::Options { target: t, python: opts.python.clone(), flavor: opts.flavor, pgo: opts.pgo, lto: true, force: false, dry_run: false };
         out.push(sysroot::build_python(ctx, &o)?);
     }
     Ok(out)
@@ -194,7 +203,7 @@ pub fn check(ctx: &Ctx, b: &Built, regrtest: bool) -> Result<String> {
     verify::require_clean(&report, "the isolate", &m.python.version)?;
     println!("  modules:     all {} builtin modules import; hashlib known answers match (OpenSSL and HACL*)", m.modules.builtin.len());
 
-    relocation_check(b, &scratch)?;
+    relocation_check(b)?;
 
     // Same argv for both, argv[0] included: python3's own path.
     let reference = Interp { argv0: python.exe.clone(), ..python.clone() };
@@ -221,9 +230,10 @@ pub fn check(ctx: &Ctx, b: &Built, regrtest: bool) -> Result<String> {
 
 /// The self-contained isolate, copied alone to a fresh directory, runs with an empty
 /// environment and imports nothing from the sysroot or the build machine.
-fn relocation_check(b: &Built, scratch: &Path) -> Result<()> {
+fn relocation_check(b: &Built) -> Result<()> {
     let m = &b.manifest;
-    let dir = scratch.join("relocated");
+    // Outside the repository and the sysroot, so nothing can be found by walking up from it.
+    let dir = std::env::temp_dir().join(format!("isolate-relocated-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir)?;
     let exe = dir.join(b.standalone.file_name().unwrap());
@@ -239,10 +249,13 @@ fn relocation_check(b: &Built, scratch: &Path) -> Result<()> {
         bail!("the relocated isolate failed: {:?}\n{stdout}{}", out.status, String::from_utf8_lossy(&out.stderr));
     }
     let sysroot = b.sysroot.display().to_string();
-    if let Some(leak) = stdout.lines().skip(1).find(|l| l.contains(&sysroot) || l.contains("/pysysroot")) {
+    let prefix = crate::compile::PREFIX;
+    let leak = stdout.lines().skip(1).find(|l| l.contains(&sysroot) || *l == prefix || l.starts_with(&format!("{prefix}/")));
+    if let Some(leak) = leak {
         bail!("the relocated isolate reached outside itself: {leak}");
     }
     println!("  relocatable: {} alone in {} imports hashlib, json, decimal from itself", exe.file_name().unwrap().to_string_lossy(), dir.display());
+    fs::remove_dir_all(&dir)?;
     Ok(())
 }
 

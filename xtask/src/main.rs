@@ -4,6 +4,7 @@
 //! deps (C libraries) -> compile (configure, PGO) -> install -> verify -> sysroot (the
 //! orchestration of all of it). `build_python` makes the native interpreter cross builds need.
 
+mod bench;
 mod build_python;
 mod compile;
 mod corpus;
@@ -70,6 +71,28 @@ enum Command {
     /// symbols present, every builtin module imports, a relocated single-file copy runs, the
     /// corpus and python3's command line are bit-exact, and CPython's own test subset passes.
     Isolate(IsolateArgs),
+    /// Benchmark python3 against the isolate variants (static, static-PIC, shared) and the distro's
+    /// python3 of the same version; writes target/bench/<target>-<version>/{results.md,json,sweep.svg}.
+    Bench {
+        #[arg(long, default_value = target::native_name())]
+        target: String,
+        #[arg(long = "python", value_name = "VERSION")]
+        python: Option<String>,
+        /// Measured runs per contestant and workload.
+        #[arg(long, default_value_t = 15)]
+        runs: usize,
+        #[arg(long, default_value_t = 3)]
+        warmups: usize,
+        /// Also count instructions with valgrind (stable where wall time is noisy).
+        #[arg(long)]
+        callgrind: bool,
+        /// Build the static-pic and shared sysroots if missing (full builds).
+        #[arg(long)]
+        build_variants: bool,
+        /// Build missing sysroots without PGO.
+        #[arg(long)]
+        no_pgo: bool,
+    },
     /// The test suite: unit tests, then end to end with real CPython builds (no PGO by default).
     ///
     /// Needs a file:// mirror (--mirror or PYSYSROOT_MIRROR): it is served over loopback HTTP
@@ -124,6 +147,9 @@ struct BuildPython {
     /// Rebuild even if the sysroot is up to date.
     #[arg(long)]
     force: bool,
+    /// Only say whether the sysroot is up to date (and print its cache key); build nothing.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(clap::Args)]
@@ -162,6 +188,7 @@ impl From<FlavorArg> for Flavor {
 }
 
 /// Settings every command shares.
+#[derive(Clone)]
 pub struct Ctx {
     /// The repository root (recipes/, patches/, sysroots/*.toml).
     pub root: PathBuf,
@@ -215,6 +242,7 @@ fn run(cli: Cli) -> Result<()> {
                 pgo: !a.no_pgo,
                 lto: !a.no_lto,
                 force: a.force,
+                dry_run: a.dry_run,
             };
             sysroot::build_python(&ctx, &opts)?;
         }
@@ -246,6 +274,9 @@ fn run(cli: Cli) -> Result<()> {
             if failed > 0 {
                 anyhow::bail!("{failed} pinned source(s) could not be fetched and verified");
             }
+        }
+        Command::Bench { target, python, runs, warmups, callgrind, build_variants, no_pgo } => {
+            bench::run(&ctx, &bench::Options { target, python, runs, warmups, callgrind, build_variants, pgo: !no_pgo })?;
         }
         Command::Test { target, pgo } => {
             let targets = if target.is_empty() { vec![target::native_name().to_string()] } else { target };

@@ -33,6 +33,8 @@ pub struct Options {
     pub pgo: bool,
     pub lto: bool,
     pub force: bool,
+    /// Only report whether the sysroot is up to date (and its cache key); build nothing.
+    pub dry_run: bool,
 }
 
 /// Everything a build reads, resolved and hashed before any work starts.
@@ -80,7 +82,15 @@ pub fn build_python(ctx: &Ctx, opts: &Options) -> Result<PathBuf> {
     let tools = Tools::provision(ctx, &target)?;
     let sources = Sources::resolve(&ctx.root.join("recipes/deps"), ctx.offline)?;
     let mut plan = Plan {
-        work: ctx.work_dir().join(format!("{}-{}-{}", target.name, recipe.version, opts.flavor)),
+        // Keyed by the destination too: builds into different sysroot directories (the test
+        // suite's and a developer's) never share a build tree.
+        work: ctx.work_dir().join(format!(
+            "{}-{}-{}-{}",
+            target.name,
+            recipe.version,
+            opts.flavor,
+            &sha256_bytes(final_dir.display().to_string().as_bytes())[..8]
+        )),
         recipe,
         target,
         flavor: opts.flavor,
@@ -95,6 +105,14 @@ pub fn build_python(ctx: &Ctx, opts: &Options) -> Result<PathBuf> {
     plan.inputs = inputs(ctx, &plan, &recipe_path, &target_path)?;
     plan.key = cache_key(&plan);
 
+    if opts.dry_run {
+        let state = match up_to_date(&plan)? {
+            Some(_) => "up to date",
+            None => "needs a build",
+        };
+        println!("{} {state} (key {})", plan.final_dir.display(), plan.key);
+        return Ok(plan.final_dir);
+    }
     if !opts.force
         && let Some(m) = up_to_date(&plan)?
     {
@@ -142,9 +160,12 @@ fn inputs(ctx: &Ctx, plan: &Plan, recipe_path: &Path, target_path: &Path) -> Res
     Ok(out)
 }
 
+/// The build cache's key: every input's digest, except that the target file counts only by
+/// the parts that shape this flavor's build.
 fn cache_key(plan: &Plan) -> String {
     let mut text = format!("layout {LAYOUT_VERSION}\nflavor {}\npgo {}\nlto {}\n", plan.flavor, plan.pgo, plan.lto);
-    for i in &plan.inputs {
+    text.push_str(&format!("target {}\n", plan.target.build_identity(plan.flavor)));
+    for i in plan.inputs.iter().filter(|i| i.kind != "target") {
         text.push_str(&format!("{} {} {}\n", i.kind, i.name, i.sha256));
     }
     sha256_bytes(text.as_bytes())
@@ -154,13 +175,13 @@ fn cache_key(plan: &Plan) -> String {
 fn up_to_date(plan: &Plan) -> Result<Option<Manifest>> {
     let Ok((manifest, root)) = Manifest::load(&plan.final_dir) else { return Ok(None) };
     if manifest.build.key != plan.key {
-        note(format!("{}: inputs changed since it was built; rebuilding", plan.final_dir.display()));
+        note(format!("{}: inputs changed since it was built", plan.final_dir.display()));
         return Ok(None);
     }
     for (file, digest) in &manifest.artifacts {
         let path = root.join(file);
         if !path.is_file() || sha256_file(&path)? != *digest {
-            note(format!("{}: {file} is missing or modified; rebuilding", plan.final_dir.display()));
+            note(format!("{}: {file} is missing or modified", plan.final_dir.display()));
             return Ok(None);
         }
     }
@@ -231,6 +252,7 @@ fn run(ctx: &Ctx, plan: &Plan) -> Result<()> {
         ranlib: deps_ctx.ranlib.clone(),
         runner: plan.tools.expand(&target.runner)?,
         vars,
+        epoch: unpack::source_date_epoch(&src),
     };
     let configured = b.configure()?;
     let profile = b.build()?;

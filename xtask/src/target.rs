@@ -5,11 +5,11 @@
 //! how an executable links, and which host packages all that needs.
 
 use anyhow::{Context, Result, bail};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
     /// Short name used on the command line; must match the file name.
@@ -54,7 +54,7 @@ fn default_cflags() -> Vec<String> {
     vec!["-O2".into()]
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Toolchain {
     /// C compiler command (program and leading arguments). `{tools}` is the tool directory.
@@ -71,7 +71,7 @@ pub struct Toolchain {
     pub rust_linker: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Configure {
     #[serde(default)]
@@ -82,7 +82,7 @@ pub struct Configure {
     pub env: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlavorFlags {
     /// Added to CPython's `CFLAGS` (`-fno-pie`, `-fPIC`).
@@ -97,7 +97,7 @@ pub struct FlavorFlags {
 }
 
 /// What the host needs for this target, by the package manager that provides it.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HostTools {
     /// Debian packages.
@@ -125,6 +125,15 @@ impl Target {
             }
         }
         Ok(target)
+    }
+
+    /// What of this definition shapes a `flavor` build: everything but the other flavors and
+    /// the host packages. The build cache keys on this, so editing those does not rebuild.
+    pub fn build_identity(&self, flavor: sysroot_manifest::Flavor) -> String {
+        let mut t = self.clone();
+        t.flavors.retain(|name, _| name == flavor.as_str());
+        t.host_tools = HostTools::default();
+        serde_json::to_string(&t).expect("a target serialises")
     }
 
     pub fn supports(&self, flavor: sysroot_manifest::Flavor) -> bool {

@@ -26,6 +26,21 @@ pub fn unpack(archive: &Path, dest: &Path) -> Result<()> {
     result.with_context(|| format!("unpacking {}", archive.display()))
 }
 
+/// The newest modification time in an unpacked tree: the release's own date, used as
+/// `SOURCE_DATE_EPOCH` so builds are reproducible and `sys.version` shows the release date.
+/// A `SOURCE_DATE_EPOCH` in the environment wins.
+pub fn source_date_epoch(tree: &Path) -> String {
+    if let Ok(v) = std::env::var("SOURCE_DATE_EPOCH") {
+        return v;
+    }
+    walkdir::WalkDir::new(tree)
+        .into_iter()
+        .filter_map(|e| e.ok()?.metadata().ok()?.modified().ok())
+        .filter_map(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .max()
+        .map_or_else(|| "0".to_string(), |d| d.as_secs().to_string())
+}
+
 /// Picks the decompressor from the file's magic bytes, not its name.
 fn open(archive: &Path) -> Result<Box<dyn Read>> {
     let mut magic = [0u8; 6];

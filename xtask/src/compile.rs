@@ -191,7 +191,7 @@ impl Build<'_> {
         let start = Instant::now();
         let log = self.log("3-profile-task");
         let status = progress::run_logged_status("PGO 2/3: profile task", &mut cmd, &log)?;
-        profile_outcome(&self.dir, &self.recipe.pgo.task, status.code().unwrap_or(-1), start.elapsed().as_secs_f64(), &log)
+        profile_outcome(&self.dir, &self.recipe.pgo, status.code().unwrap_or(-1), start.elapsed().as_secs_f64(), &log)
     }
 }
 
@@ -199,9 +199,19 @@ impl Build<'_> {
 ///
 /// A flaky test (test_generators did it here) fails the task yet leaves a perfectly good
 /// profile; throwing away the build for it would be wrong, so the failure is logged and
-/// recorded in the manifest instead. No profile data at all, though, would silently produce an
-/// unoptimised build, so that stops the build.
-fn profile_outcome(dir: &Path, task: &[String], exit_status: i32, seconds: f64, log: &Path) -> Result<ProfileRun> {
+/// recorded in the manifest instead. But a task that crashed before running its workload
+/// (no completion marker in its log), or that wrote no profile data, would silently produce an
+/// unoptimised build: that stops the build.
+fn profile_outcome(dir: &Path, pgo: &crate::recipe::Pgo, exit_status: i32, seconds: f64, log: &Path) -> Result<ProfileRun> {
+    let text = fs::read_to_string(log).unwrap_or_default();
+    if exit_status != 0 && !text.contains(&pgo.completed) {
+        bail!(
+            "the profile task failed (exit status {exit_status}) without running to the end (no {:?} in \
+             its log), so its profile would cover start-up only; see {}",
+            pgo.completed,
+            log.display()
+        );
+    }
     let profile_files = walkdir::WalkDir::new(dir)
         .into_iter()
         .filter_map(|e| e.ok())
@@ -215,8 +225,7 @@ fn profile_outcome(dir: &Path, task: &[String], exit_status: i32, seconds: f64, 
         );
     }
     if exit_status != 0 {
-        let failed = fs::read_to_string(log)
-            .unwrap_or_default()
+        let failed = text
             .lines()
             .filter(|l| l.contains("failed") || l.contains("FAILED"))
             .map(str::trim)
@@ -229,7 +238,7 @@ fn profile_outcome(dir: &Path, task: &[String], exit_status: i32, seconds: f64, 
             log.display()
         );
     }
-    Ok(ProfileRun { task: task.to_vec(), exit_status, profile_files, seconds })
+    Ok(ProfileRun { task: pgo.task.clone(), exit_status, profile_files, seconds })
 }
 
 /// A flag as it must be written into a Makefile variable that make then hands to the shell:
@@ -292,15 +301,22 @@ mod tests {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(dir.join("Objects")).unwrap();
         let log = dir.join("profile.log");
-        fs::write(&log, "0:05:01 load avg: 1.9 [ 12/44/1] test_generators failed (1 failure)\n").unwrap();
-        let task = vec!["-m".to_string(), "test".to_string(), "--pgo".to_string()];
+        let pgo = crate::recipe::Pgo { task: vec!["-m".into(), "test".into(), "--pgo".into()], completed: "Total duration:".into() };
+        let finished = "0:05:01 load avg: 1.9 [12/44/1] test_generators failed (1 failure)\n\nTotal duration: 5 min 40 sec\n";
+        fs::write(&log, finished).unwrap();
 
-        let err = profile_outcome(&dir, &task, 0, 1.0, &log).unwrap_err().to_string();
+        let err = profile_outcome(&dir, &pgo, 0, 1.0, &log).unwrap_err().to_string();
         assert!(err.contains("wrote no profile data"), "{err}");
 
+        // A test failed, but the task ran to the end and wrote its profile: carry on.
         fs::write(dir.join("Objects/longobject.gcda"), b"gcda").unwrap();
-        let run = profile_outcome(&dir, &task, 2, 1.0, &log).unwrap();
+        let run = profile_outcome(&dir, &pgo, 2, 1.0, &log).unwrap();
         assert_eq!((run.exit_status, run.profile_files), (2, 1));
+
+        // It crashed at start-up (a missing module): the start-up profile must not be used.
+        fs::write(&log, "ModuleNotFoundError: No module named 'math'\n").unwrap();
+        let err = profile_outcome(&dir, &pgo, 1, 1.0, &log).unwrap_err().to_string();
+        assert!(err.contains("without running to the end"), "{err}");
         fs::remove_dir_all(&dir).unwrap();
     }
 }

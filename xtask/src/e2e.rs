@@ -201,14 +201,7 @@ fn engine_tests(ctx: &Ctx, dir: &Path) -> Result<()> {
         println!("  skipped: the library tests run natively only (the CLI was checked under {})", m.target.runner[0]);
         return Ok(());
     }
-    let status = cargo()
-        .args(["test", "--release", "--package", "engine", "--target", &m.target.rust_triple])
-        .current_dir(&ctx.root)
-        .env("CARGO_TARGET_DIR", ctx.root.join("target/isolate").join(dir.strip_prefix(&ctx.sysroots).unwrap_or(dir)))
-        .env("PYSYSROOT_MANIFEST", root.join(sysroot_manifest::FILE_NAME))
-        .env("PYO3_CONFIG_FILE", root.join(&m.paths.pyo3_config))
-        .env("ISOLATE_TEST_HOME", &root)
-        .status()?;
+    let status = isolate::cargo_for(ctx, dir, &["test"])?.env("ISOLATE_TEST_HOME", &root).status()?;
     ensure!(status.success(), "engine tests failed");
     Ok(())
 }

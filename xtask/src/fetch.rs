@@ -186,16 +186,21 @@ impl Fetcher {
             match self.download_once(url, part) {
                 Ok(()) => return Ok(()),
                 Err(Failure::Fatal(e)) if is_transient(&e) => {
-                    eprintln!("warning: download of {url} interrupted (attempt {attempt}/{ATTEMPTS}): {e:#}");
+                    eprintln!("warning: download of {url} failed (attempt {attempt}/{ATTEMPTS}): {e:#}");
                     last_error = Some(e);
                 }
                 Err(other) => return Err(other),
             }
         }
         let e = last_error.expect("at least one attempt");
+        let kept = if part.is_file() {
+            format!("; the partial file {} is kept and the next run resumes it", part.display())
+        } else {
+            String::new()
+        };
         Err(Failure::Fatal(e.context(format!(
-            "downloading {url} failed {ATTEMPTS} times; the partial file {} is kept and the next run resumes it",
-            part.display()
+            "downloading {url} failed {ATTEMPTS} times{kept}. If the server is unreachable from here, \
+             use a mirror: --mirror or {MIRROR_ENV}"
         ))))
     }
 

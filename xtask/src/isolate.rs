@@ -9,7 +9,7 @@ use crate::progress::note;
 use crate::sysroot;
 use crate::target::{self, Target};
 use crate::{Ctx, verify};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -98,23 +98,39 @@ fn cargo_target_var(triple: &str, name: &str) -> String {
     format!("CARGO_TARGET_{}_{name}", triple.to_uppercase().replace(['-', '.'], "_"))
 }
 
-pub fn build(ctx: &Ctx, sysroot: &Path) -> Result<Built> {
+/// `cargo <args> --release --package engine` for this sysroot's target, with everything the
+/// engine's build script and PyO3 read: the manifest, the PyO3 config, the flavor's
+/// RUSTFLAGS, the target's linker, and a target directory of its own (PyO3's configuration
+/// differs per sysroot, so sharing one would rebuild everything at every switch).
+pub fn cargo_for(ctx: &Ctx, sysroot: &Path, args: &[&str]) -> Result<Command> {
     let (manifest, root) = Manifest::load(sysroot)?;
     let (target, _) = target::select(&ctx.root.join("sysroots"), &manifest.target.name)?;
-    let flavor = target.flavor(manifest.flavor);
     let triple = &manifest.target.rust_triple;
-    let target_dir = ctx.root.join("target/isolate").join(sysroot.strip_prefix(&ctx.sysroots).unwrap_or(sysroot));
-    note(format!("building the isolate for {} (CPython {}, {})", triple, manifest.python.version, manifest.flavor));
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.args(["build", "--release", "--package", "engine", "--bin", "isolate", "--target", triple])
+    cmd.args(args)
+        .args(["--release", "--package", "engine", "--target", triple])
         .current_dir(&ctx.root)
-        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("CARGO_TARGET_DIR", target_dir(ctx, sysroot))
         .env("PYSYSROOT_MANIFEST", root.join(sysroot_manifest::FILE_NAME))
         .env("PYO3_CONFIG_FILE", root.join(&manifest.paths.pyo3_config))
-        .env(cargo_target_var(triple, "RUSTFLAGS"), flavor.rustflags.join(" "));
+        .env(cargo_target_var(triple, "RUSTFLAGS"), target.flavor(manifest.flavor).rustflags.join(" "));
     if let Some(linker) = &target.toolchain.rust_linker {
         cmd.env(cargo_target_var(triple, "LINKER"), linker);
     }
+    Ok(cmd)
+}
+
+fn target_dir(ctx: &Ctx, sysroot: &Path) -> PathBuf {
+    ctx.root.join("target/isolate").join(sysroot.strip_prefix(&ctx.sysroots).unwrap_or(sysroot))
+}
+
+pub fn build(ctx: &Ctx, sysroot: &Path) -> Result<Built> {
+    let (manifest, root) = Manifest::load(sysroot)?;
+    let (target, _) = target::select(&ctx.root.join("sysroots"), &manifest.target.name)?;
+    let triple = &manifest.target.rust_triple;
+    let target_dir = target_dir(ctx, sysroot);
+    note(format!("building the isolate for {} (CPython {}, {})", triple, manifest.python.version, manifest.flavor));
+    let mut cmd = cargo_for(ctx, sysroot, &["build", "--bin", "isolate"])?;
     let start = Instant::now();
     let status = cmd.status().context("running cargo build for the isolate")?;
     if !status.success() {
@@ -192,8 +208,10 @@ pub fn check(ctx: &Ctx, b: &Built, regrtest: bool) -> Result<String> {
     }
     println!("  HACL*:       {} symbols defined in the isolate", m.hacl.symbols.len());
 
-    let python = Interp { runner: m.target.runner.clone(), exe: b.sysroot.join(&m.paths.python).display().to_string(), argv0: String::new() };
-    let isolate = Interp { runner: m.target.runner.clone(), exe: b.exe.display().to_string(), argv0: String::new() };
+    // Each invoked by its own path, as a user would.
+    let natural = |exe: String| Interp { runner: m.target.runner.clone(), argv0: exe.clone(), exe };
+    let python = natural(b.sysroot.join(&m.paths.python).display().to_string());
+    let isolate = natural(b.exe.display().to_string());
     let scratch = ctx.work_dir().join("isolate-check").join(m.target.name.as_str());
     fs::create_dir_all(&scratch)?;
     let mut interpreter = m.target.runner.clone();
@@ -204,6 +222,7 @@ pub fn check(ctx: &Ctx, b: &Built, regrtest: bool) -> Result<String> {
     println!("  modules:     all {} builtin modules import; hashlib known answers match (OpenSSL and HACL*)", m.modules.builtin.len());
 
     relocation_check(b)?;
+    signal_check(&python, &isolate, &scratch)?;
 
     // Same argv for both, argv[0] included: python3's own path.
     let reference = Interp { argv0: python.exe.clone(), ..python.clone() };
@@ -221,11 +240,55 @@ pub fn check(ctx: &Ctx, b: &Built, regrtest: bool) -> Result<String> {
     }
 
     let mut summary = format!("{name}: bit-exact {}/{} ({} skipped)", r.passed, r.total, r.skipped.len());
+    if !m.target.runner.is_empty() {
+        summary.push_str(&same_as_native(ctx, m, &r, &corpus_dir)?);
+    }
     if regrtest {
+        // Under qemu-user, tests that start `sys.executable` need it to be runnable here.
+        let (python, isolate) = if m.target.runner.first().is_some_and(|r| r.contains("qemu-")) {
+            (runner_wrapper(&python)?, runner_wrapper(&isolate)?)
+        } else {
+            (python.clone(), isolate.clone())
+        };
         let line = regression_tests(&python, &isolate, &scratch)?;
         summary.push_str(&format!("; regrtest {line}"));
     }
     Ok(summary)
+}
+
+/// A cross target's python3 must print what the native one prints for every corpus program,
+/// except those that print the platform on purpose.
+fn same_as_native(ctx: &Ctx, m: &Manifest, r: &corpus::Report, corpus_dir: &Path) -> Result<String> {
+    let native = crate::install::sysroot_dir(&ctx.sysroots, target::native_name(), &m.python.version, Flavor::Static);
+    let Ok((nm, nroot)) = Manifest::load(&native) else {
+        println!("  (no native {} sysroot: the comparison with the native output is skipped)", m.python.version);
+        return Ok(String::new());
+    };
+    let exe = nroot.join(&nm.paths.python).display().to_string();
+    let python = Interp { runner: vec![], argv0: exe.clone(), exe };
+    let programs = corpus::load(corpus_dir)?;
+    let mut same = 0;
+    let mut differ = Vec::new();
+    for (file, theirs) in &r.outcomes {
+        if r.platform_specific.contains(file) {
+            continue;
+        }
+        let p = programs.iter().find(|p| p.file == *file).context("corpus program")?;
+        let mut args = vec![p.file.clone()];
+        args.extend(p.args.iter().cloned());
+        let ours = corpus::run(&python, &args, b"", corpus_dir)?;
+        if ours == *theirs {
+            same += 1;
+        } else {
+            println!("  DIFF  {file} between {} and {}:\n{}", nm.target.name, m.target.name, corpus::diff(&ours, theirs, (&nm.target.name, &m.target.name)));
+            differ.push(file.clone());
+        }
+    }
+    println!("  same as {}: {same}/{} programs print exactly what they print natively ({} platform-specific left out)", nm.target.name, same + differ.len(), r.platform_specific.len());
+    if !differ.is_empty() {
+        bail!("{} output differs from {} on: {}", m.target.name, nm.target.name, differ.join(", "));
+    }
+    Ok(format!("; same as {} {same}/{same}", nm.target.name))
 }
 
 /// The self-contained isolate, copied alone to a fresh directory, runs with an empty
@@ -259,19 +322,71 @@ fn relocation_check(b: &Built) -> Result<()> {
     Ok(())
 }
 
+/// Ctrl-C: SIGINT must raise KeyboardInterrupt in the isolate exactly as in python3 (same
+/// traceback, same death by SIGINT), which needs CPython's signal handlers installed.
+fn signal_check(python: &Interp, isolate: &Interp, scratch: &Path) -> Result<()> {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    let script = scratch.join("sleeper.py");
+    fs::write(&script, "import time\nprint('ready', flush=True)\ntime.sleep(60)\n")?;
+    let mut seen = Vec::new();
+    for interp in [python, isolate] {
+        let mut child = interp
+            .command()
+            .arg(&script)
+            .env_clear()
+            .envs(corpus::clean_env())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line)?;
+        ensure!(line == "ready\n", "{} did not start: {line:?}", interp.exe);
+        let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status()?;
+        ensure!(status.success(), "kill -INT failed");
+        let out = child.wait_with_output()?;
+        let stderr = String::from_utf8_lossy(&out.stderr).replace(&interp.exe, "<exe>");
+        seen.push((out.status.signal(), out.status.code(), stderr));
+    }
+    ensure!(seen[0].2.contains("KeyboardInterrupt"), "python3 did not raise KeyboardInterrupt: {:?}", seen[0]);
+    ensure!(seen[0] == seen[1], "Ctrl-C differs:\n  python3: {:?}\n  isolate: {:?}", seen[0], seen[1]);
+    println!("  Ctrl-C:      KeyboardInterrupt and death by signal {:?}, as python3", seen[1].0);
+    Ok(())
+}
+
+/// A shell script next to a target executable that runs it under qemu-user and
+/// gives it its own path as argv[0]; so `sys.executable` is the script, and the programs tests
+/// start with it run under the emulator too. It sits beside the executable because CPython
+/// finds its stdlib relative to argv[0].
+fn runner_wrapper(interp: &Interp) -> Result<Interp> {
+    let exe = Path::new(&interp.exe);
+    let script = exe.with_file_name(format!("{}-run", exe.file_name().unwrap().to_string_lossy()));
+    let quoted: Vec<String> = interp.runner.iter().map(|a| format!("'{a}'")).collect();
+    fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n# Written by `cargo xtask isolate`: runs {} under {}.\nexec {} -0 \"$0\" '{}' \"$@\"\n",
+            exe.display(),
+            interp.runner[0],
+            quoted.join(" "),
+            exe.display()
+        ),
+    )?;
+    set_executable(&script)?;
+    Ok(Interp { argv0: script.display().to_string(), ..interp.clone() })
+}
+
 /// Runs CPython's regression subset with python3 and with the isolate; the summaries must agree.
 fn regression_tests(python: &Interp, isolate: &Interp, scratch: &Path) -> Result<String> {
     let mut results = Vec::new();
     for interp in [python, isolate] {
-        let mut natural = interp.clone();
-        natural.argv0 = interp.exe.clone();
         let dir = scratch.join("regrtest");
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir)?;
         let start = Instant::now();
         let mut args = vec!["-m".to_string(), "test".to_string()];
         args.extend(REGRTESTS.iter().map(|s| s.to_string()));
-        let out = corpus::run(&natural, &args, b"", &dir)?;
+        let out = corpus::run(interp, &args, b"", &dir)?;
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let summary: Vec<String> = text
             .lines()

@@ -1,13 +1,15 @@
 //! Patch: apply the recipe's patches from `patches/`, in order, with no fuzz.
 //!
 //! Each patch is first tried with `--dry-run`, so a patch that does not apply stops the build
-//! with its name and `patch`'s complaint, before it has touched a file.
+//! with its name and `patch`'s complaint, before it has touched a file. Patched files get the
+//! tree's own timestamp back: a patched `configure` newer than `configure.ac` must not look
+//! out of date to make (which would try to run autoreconf), and the build stays reproducible.
 
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 use std::process::Command;
 
-pub fn apply(src: &Path, patch: &Path) -> Result<()> {
+pub fn apply(src: &Path, patch: &Path, mtime: std::time::SystemTime) -> Result<()> {
     let name = patch.file_name().unwrap_or_default().to_string_lossy().into_owned();
     if !patch.is_file() {
         bail!("patch {name} not found at {}", patch.display());
@@ -28,7 +30,20 @@ pub fn apply(src: &Path, patch: &Path) -> Result<()> {
             );
         }
     }
+    for file in touched(&std::fs::read_to_string(patch)?) {
+        let path = src.join(&file);
+        std::fs::File::options().write(true).open(&path)?.set_modified(mtime).with_context(|| format!("setting the time of {}", path.display()))?;
+    }
     Ok(())
+}
+
+/// Files a `-p1` unified diff writes (its `+++ b/...` lines).
+fn touched(patch: &str) -> Vec<String> {
+    patch
+        .lines()
+        .filter_map(|l| l.strip_prefix("+++ "))
+        .filter_map(|p| p.split('\t').next()?.split_once('/').map(|(_, rest)| rest.to_string()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -44,11 +59,13 @@ mod tests {
         fs::write(d.join("src/f.txt"), "one\ntwo\nthree\n").unwrap();
         let good = d.join("good.patch");
         fs::write(&good, "--- a/f.txt\n+++ b/f.txt\n@@ -1,3 +1,3 @@\n one\n-two\n+TWO\n three\n").unwrap();
-        apply(&d.join("src"), &good).unwrap();
+        let epoch = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        apply(&d.join("src"), &good, epoch).unwrap();
         assert_eq!(fs::read_to_string(d.join("src/f.txt")).unwrap(), "one\nTWO\nthree\n");
+        assert_eq!(fs::metadata(d.join("src/f.txt")).unwrap().modified().unwrap(), epoch);
 
         // Applying it again must fail (it no longer matches) and leave the file as it is.
-        let err = apply(&d.join("src"), &good).unwrap_err().to_string();
+        let err = apply(&d.join("src"), &good, epoch).unwrap_err().to_string();
         assert!(err.contains("good.patch does not apply"), "{err}");
         assert_eq!(fs::read_to_string(d.join("src/f.txt")).unwrap(), "one\nTWO\nthree\n");
         fs::remove_dir_all(&d).unwrap();

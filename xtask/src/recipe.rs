@@ -69,6 +69,9 @@ pub struct Configure {
 pub struct Pgo {
     /// Arguments the instrumented python runs to collect the profile.
     pub task: Vec<String>,
+    /// What the task prints once it has run to the end, passed or not (regrtest's summary).
+    /// A failing task without it crashed early, and its profile would cover start-up only.
+    pub completed: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -117,6 +120,9 @@ impl Recipe {
             if !s.url.starts_with("https://") {
                 bail!("source {} is not an https:// URL", s.url);
             }
+        }
+        if let Some(line) = self.setup_local.iter().find(|l| l.contains('=')) {
+            bail!("setup_local line {line:?} contains `=`, which makesetup reads as a make variable definition");
         }
         let known: BTreeSet<&str> = self.modules.builtin.iter().map(String::as_str).collect();
         if known.len() != self.modules.builtin.len() {
@@ -255,6 +261,7 @@ mod tests {
         targets.wasi = ["--y"]
         [pgo]
         task = ["-m", "test", "--pgo"]
+        completed = "Total duration:"
         [modules]
         builtin = ["zlib", "_ssl", "_socket"]
         absent."*" = { _ssl = "no" }
@@ -283,5 +290,7 @@ mod tests {
         assert!(parse(&unknown_key).is_err());
         let http = MINIMAL.replace("https://www", "http://www");
         assert!(parse(&http).unwrap_err().to_string().contains("https"));
+        let eq = MINIMAL.replace("version = \"3.99.0\"", "version = \"3.99.0\"\nsetup_local = [\"_x x.c -DA=1\"]");
+        assert!(parse(&eq).unwrap_err().to_string().contains("make variable"));
     }
 }

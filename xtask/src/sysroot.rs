@@ -213,9 +213,10 @@ fn run(ctx: &Ctx, plan: &Plan) -> Result<()> {
     }
     let src = plan.work.join("src");
     unpack::unpack(&tarball, &src)?;
+    let released = unpack::newest_mtime(&src);
     for p in recipe.patches_for(&target.name) {
         note(format!("patch {}", p.file));
-        crate::patch::apply(&src, &ctx.root.join("patches").join(&p.file))?;
+        crate::patch::apply(&src, &ctx.root.join("patches").join(&p.file), released)?;
     }
 
     // C libraries

@@ -33,12 +33,16 @@ pub fn source_date_epoch(tree: &Path) -> String {
     if let Ok(v) = std::env::var("SOURCE_DATE_EPOCH") {
         return v;
     }
+    newest_mtime(tree).duration_since(std::time::UNIX_EPOCH).map_or_else(|_| "0".to_string(), |d| d.as_secs().to_string())
+}
+
+/// The newest modification time of any file in `tree`.
+pub fn newest_mtime(tree: &Path) -> std::time::SystemTime {
     walkdir::WalkDir::new(tree)
         .into_iter()
         .filter_map(|e| e.ok()?.metadata().ok()?.modified().ok())
-        .filter_map(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .max()
-        .map_or_else(|| "0".to_string(), |d| d.as_secs().to_string())
+        .unwrap_or(std::time::UNIX_EPOCH)
 }
 
 /// Picks the decompressor from the file's magic bytes, not its name.

@@ -9,11 +9,10 @@
 use crate::stdlib;
 use pyo3::ffi;
 use std::ffi::{CString, c_char};
-use std::os::unix::ffi::OsStringExt;
 
 pub fn main() -> i32 {
     let args: Vec<CString> =
-        std::env::args_os().map(|a| CString::new(a.into_vec()).unwrap_or_else(|_| CString::from(c"?"))).collect();
+        std::env::args_os().map(|a| CString::new(a.into_encoded_bytes()).unwrap_or_else(|_| CString::from(c"?"))).collect();
     let mut ptrs: Vec<*const c_char> = args.iter().map(|a| a.as_ptr()).collect();
     // SAFETY: the config is initialised before use and cleared after; the argv pointers
     // outlive the calls that read them.

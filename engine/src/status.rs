@@ -64,8 +64,8 @@ pub unsafe fn set_path(
     field: impl FnOnce(&mut ffi::PyConfig) -> *mut *mut libc::wchar_t,
     path: &Path,
 ) -> Result<(), Error> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = CString::new(path.as_os_str().as_bytes()).map_err(|_| Error::new("path contains a NUL byte"))?;
+    // Raw bytes on Unix and WASI alike.
+    let c = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| Error::new("path contains a NUL byte"))?;
     let config_ptr: *mut ffi::PyConfig = config;
     // SAFETY: the field pointer points into `config`, which outlives the call.
     unsafe {

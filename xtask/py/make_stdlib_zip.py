@@ -10,7 +10,6 @@ import importlib.util
 import os
 import py_compile
 import sys
-import tempfile
 import zipfile
 
 # Not needed in an embedded engine: tests, GUI, packaging bootstraps, extension module dirs.
@@ -36,11 +35,13 @@ def add(zf, arcname, data):
 
 
 def main(root, out):
-    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(out, "w") as zf:
+    # Beside the output, not in a temporary directory: under a WASI runtime only the
+    # preopened directories exist.
+    pyc = out + ".pyc.tmp"
+    with zipfile.ZipFile(out, "w") as zf:
         for path, arc in entries(root):
             with open(path, "rb") as f:
                 add(zf, arc, f.read())
-            pyc = os.path.join(tmp, "m.pyc")
             try:
                 py_compile.compile(path, cfile=pyc, dfile=arc, doraise=True,
                                    invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
@@ -48,6 +49,8 @@ def main(root, out):
                 continue  # a few stdlib files are templates or Python-2 samples; the source is still there
             with open(pyc, "rb") as f:
                 add(zf, arc[:-3] + ".pyc", f.read())
+    if os.path.exists(pyc):
+        os.remove(pyc)
 
 
 if __name__ == "__main__":

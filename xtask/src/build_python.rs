@@ -14,6 +14,13 @@ use std::process::Command;
 pub fn ensure(ctx: &Ctx, recipe: &Recipe, tarball: &Path) -> Result<PathBuf> {
     let dir = ctx.work_dir().join("build-python").join(&recipe.version);
     let python = dir.join("build/python");
+    // Two cross builds of one version (aarch64 and wasi) share it: one builds, the other waits.
+    fs::create_dir_all(dir.parent().unwrap())?;
+    let lock = fs::File::create(dir.with_extension("lock"))?;
+    if lock.try_lock().is_err() {
+        progress::note(format!("build python {}: another build is making it; waiting", recipe.version));
+        lock.lock()?;
+    }
     if dir.join(".complete").is_file() && python.is_file() {
         progress::note(format!("build python {}: reusing {}", recipe.version, python.display()));
         return Ok(python);

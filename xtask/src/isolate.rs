@@ -37,6 +37,7 @@ pub struct Built {
     /// `<sysroot>/bin/isolate`: uses the sysroot's stdlib, like python3 beside it.
     pub exe: PathBuf,
     /// `<sysroot>/dist/isolate`: the same binary with the stdlib appended; one relocatable file.
+    /// On WASI `dist/isolate.wasm` with `dist/lib/pythonXY.zip` beside it.
     pub standalone: PathBuf,
 }
 
@@ -115,9 +116,23 @@ pub fn cargo_for(ctx: &Ctx, sysroot: &Path, args: &[&str]) -> Result<Command> {
         .env("PYO3_CONFIG_FILE", root.join(&manifest.paths.pyo3_config))
         .env(cargo_target_var(triple, "RUSTFLAGS"), target.flavor(manifest.flavor).rustflags.join(" "));
     if let Some(linker) = &target.toolchain.rust_linker {
-        cmd.env(cargo_target_var(triple, "LINKER"), linker);
+        let linker = crate::tools::Tools::provision(ctx, &target)?.expand(linker)?;
+        let program = if linker.len() == 1 { PathBuf::from(&linker[0]) } else { linker_script(ctx, &target.name, &linker)? };
+        cmd.env(cargo_target_var(triple, "LINKER"), program);
     }
     Ok(cmd)
+}
+
+/// A script that runs `command` with the linker's arguments: cargo's linker setting is a
+/// single program, a target's linker may be a command (`python zig_cc.py -target ...`).
+fn linker_script(ctx: &Ctx, target: &str, command: &[String]) -> Result<PathBuf> {
+    let dir = ctx.work_dir().join("linkers");
+    fs::create_dir_all(&dir)?;
+    let script = dir.join(format!("{target}-linker"));
+    let quoted: Vec<String> = command.iter().map(|a| format!("'{}'", a.replace('\'', "'\\''"))).collect();
+    fs::write(&script, format!("#!/bin/sh\n# Written by xtask from sysroots/{target}.toml.\nexec {} \"$@\"\n", quoted.join(" ")))?;
+    set_executable(&script)?;
+    Ok(script)
 }
 
 fn target_dir(ctx: &Ctx, sysroot: &Path) -> PathBuf {
@@ -142,31 +157,43 @@ pub fn build(ctx: &Ctx, sysroot: &Path) -> Result<Built> {
     let exe = root.join("bin").join(exe_name);
     fs::copy(&built_exe, &exe).with_context(|| format!("copying {}", built_exe.display()))?;
 
-    // The stdlib appended to the executable: zipimport reads it from there.
+    // The stdlib as a zip, made by the sysroot's own python3 (its bytecode). Paths are relative
+    // to the sysroot, which every runner maps (WASI sees only its preopened directories).
     let dist = root.join("dist");
+    if dist.exists() {
+        fs::remove_dir_all(&dist)?;
+    }
     fs::create_dir_all(&dist)?;
-    let zip = dist.join("stdlib.zip");
-    let script = dist.join("make_stdlib_zip.py");
-    fs::write(&script, include_str!("../py/make_stdlib_zip.py"))?;
+    fs::write(dist.join("make_stdlib_zip.py"), include_str!("../py/make_stdlib_zip.py"))?;
     let mut python = manifest.target.runner.clone();
     python.push(root.join(&manifest.paths.python).display().to_string());
     let out = Command::new(&python[0])
         .args(&python[1..])
-        .arg("-I")
-        .arg(&script)
-        .arg(root.join(&manifest.paths.stdlib))
-        .arg(&zip)
+        .args(["-I", "dist/make_stdlib_zip.py", &manifest.paths.stdlib, "dist/stdlib.zip"])
+        .current_dir(&root)
         .output()
         .context("running the sysroot's python3 to zip the stdlib")?;
     if !out.status.success() {
         bail!("zipping the stdlib failed: {}", String::from_utf8_lossy(&out.stderr));
     }
+    fs::remove_file(dist.join("make_stdlib_zip.py"))?;
+    let zip = dist.join("stdlib.zip");
     let standalone = dist.join(exe_name);
-    let mut bytes = fs::read(&exe)?;
-    bytes.extend(fs::read(&zip)?);
-    fs::write(&standalone, bytes)?;
-    fs::remove_file(&zip)?;
-    fs::remove_file(&script)?;
+    if triple.starts_with("wasm") {
+        // A WASI module cannot read itself: the zip ships beside it, where CPython looks for
+        // it under its prefix (`lib/pythonXY.zip`); `lib-dynload` marks the platform library
+        // directory, empty since every extension module is built in.
+        let lib = dist.join("lib");
+        fs::create_dir_all(lib.join(format!("python{}/lib-dynload", manifest.python.abi)))?;
+        fs::rename(&zip, lib.join(format!("python{}.zip", manifest.python.abi.replace('.', ""))))?;
+        fs::copy(&exe, &standalone)?;
+    } else {
+        // Appended to the executable: zipimport reads it from there.
+        let mut bytes = fs::read(&exe)?;
+        bytes.extend(fs::read(&zip)?);
+        fs::write(&standalone, bytes)?;
+        fs::remove_file(&zip)?;
+    }
     set_executable(&standalone)?;
     Ok(Built { sysroot: root, manifest, target, exe, standalone })
 }
@@ -222,7 +249,11 @@ pub fn check(ctx: &Ctx, b: &Built, regrtest: bool) -> Result<String> {
     println!("  modules:     all {} builtin modules import; hashlib known answers match (OpenSSL and HACL*)", m.modules.builtin.len());
 
     relocation_check(b)?;
-    signal_check(&python, &isolate, &scratch)?;
+    if is_elf {
+        signal_check(&python, &isolate, &scratch)?;
+    } else {
+        println!("  Ctrl-C:      not applicable (a WASI module receives no signals)");
+    }
 
     // Same argv for both, argv[0] included: python3's own path.
     let reference = Interp { argv0: python.exe.clone(), ..python.clone() };
@@ -300,7 +331,7 @@ fn relocation_check(b: &Built) -> Result<()> {
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir)?;
     let exe = dir.join(b.standalone.file_name().unwrap());
-    fs::copy(&b.standalone, &exe)?;
+    copy_tree(b.standalone.parent().unwrap(), &dir)?;
     let code = "import hashlib, json, decimal, sys\n\
                 print(hashlib.sha256(b'abc').hexdigest(), json.dumps({'d': str(decimal.Decimal(1) / 7)}))\n\
                 print('\\n'.join(sys.path))\n\
@@ -312,13 +343,30 @@ fn relocation_check(b: &Built) -> Result<()> {
         bail!("the relocated isolate failed: {:?}\n{stdout}{}", out.status, String::from_utf8_lossy(&out.stderr));
     }
     let sysroot = b.sysroot.display().to_string();
-    let prefix = crate::compile::PREFIX;
+    // Under WASI the runner maps the copied directory at the prefix, so only native builds
+    // can tell a leak to the prefix from the intended path.
+    let prefix = if m.target.rust_triple.starts_with("wasm") { "\0" } else { crate::compile::PREFIX };
     let leak = stdout.lines().skip(1).find(|l| l.contains(&sysroot) || *l == prefix || l.starts_with(&format!("{prefix}/")));
     if let Some(leak) = leak {
         bail!("the relocated isolate reached outside itself: {leak}");
     }
-    println!("  relocatable: {} alone in {} imports hashlib, json, decimal from itself", exe.file_name().unwrap().to_string_lossy(), dir.display());
+    println!("  relocatable: {} copied to {} imports hashlib, json, decimal from what ships with it", exe.file_name().unwrap().to_string_lossy(), dir.display());
     fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+/// Copies a directory's files and subdirectories into `to`.
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let dest = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &dest)?;
+        } else {
+            fs::copy(entry.path(), &dest)?;
+        }
+    }
     Ok(())
 }
 

@@ -4,11 +4,11 @@
 //! extension modules are built into libpython. Adding a release means adding a file.
 
 use anyhow::{Context, Result, bail};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Recipe {
     pub version: String,
@@ -30,7 +30,7 @@ pub struct Recipe {
     pub hacl: Hacl,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Source {
     pub url: String,
@@ -43,7 +43,7 @@ impl Source {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Patch {
     /// Path under `patches/`.
@@ -53,7 +53,7 @@ pub struct Patch {
     pub targets: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Configure {
     /// Flags for every target.
@@ -64,7 +64,7 @@ pub struct Configure {
     pub targets: BTreeMap<String, Vec<String>>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pgo {
     /// Arguments the instrumented python runs to collect the profile.
@@ -74,7 +74,7 @@ pub struct Pgo {
     pub completed: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Modules {
     /// Every extension module of this release, built into libpython unless listed absent.
@@ -84,7 +84,7 @@ pub struct Modules {
     pub absent: BTreeMap<String, BTreeMap<String, String>>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Hacl {
     /// Symbols that must be defined in the installed archives: the proof nothing is stubbed.
@@ -162,6 +162,17 @@ impl Recipe {
             }
         }
         out
+    }
+
+    /// What of this recipe shapes a build for `target`: everything but other targets' patches,
+    /// flags and absent modules. The build cache keys on this, so work on one target's
+    /// sections does not rebuild the others.
+    pub fn build_identity(&self, target: &str) -> String {
+        let mut r = self.clone();
+        r.patches.retain(|p| p.targets.is_empty() || p.targets.iter().any(|t| t == target));
+        r.configure.targets.retain(|t, _| t == target);
+        r.modules.absent.retain(|scope, _| scope == "*" || scope == target);
+        serde_json::to_string(&r).expect("a recipe serialises")
     }
 
     /// Modules that must be built in on `target`.
@@ -278,6 +289,16 @@ mod tests {
         assert_eq!(r.builtin_for("x86_64"), ["zlib", "_socket"]);
         assert_eq!(r.builtin_for("wasi"), ["zlib"]);
         assert_eq!(r.absent_for("wasi").len(), 2);
+    }
+
+    #[test]
+    fn build_identity_ignores_other_targets_sections() {
+        let r = parse(MINIMAL).unwrap();
+        let wasi_only = parse(&MINIMAL.replace("_socket = \"no sockets\"", "_socket = \"none\", _ssl = \"none\"")).unwrap();
+        assert_eq!(r.build_identity("x86_64"), wasi_only.build_identity("x86_64"));
+        assert_ne!(r.build_identity("wasi"), wasi_only.build_identity("wasi"));
+        let common = parse(&MINIMAL.replace("args = [\"--x\"]", "args = [\"--z\"]")).unwrap();
+        assert_ne!(r.build_identity("x86_64"), common.build_identity("x86_64"));
     }
 
     #[test]

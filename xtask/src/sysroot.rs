@@ -160,12 +160,13 @@ fn inputs(ctx: &Ctx, plan: &Plan, recipe_path: &Path, target_path: &Path) -> Res
     Ok(out)
 }
 
-/// The build cache's key: every input's digest, except that the target file counts only by
-/// the parts that shape this flavor's build.
+/// The build cache's key: every input's digest, except that the recipe and target files count
+/// only by the parts that shape this target's and flavor's build.
 fn cache_key(plan: &Plan) -> String {
     let mut text = format!("layout {LAYOUT_VERSION}\nflavor {}\npgo {}\nlto {}\n", plan.flavor, plan.pgo, plan.lto);
     text.push_str(&format!("target {}\n", plan.target.build_identity(plan.flavor)));
-    for i in plan.inputs.iter().filter(|i| i.kind != "target") {
+    text.push_str(&format!("recipe {}\n", plan.recipe.build_identity(&plan.target.name)));
+    for i in plan.inputs.iter().filter(|i| i.kind != "target" && i.kind != "recipe") {
         text.push_str(&format!("{} {} {}\n", i.kind, i.name, i.sha256));
     }
     sha256_bytes(text.as_bytes())
@@ -273,7 +274,7 @@ fn run(ctx: &Ctx, plan: &Plan) -> Result<()> {
 
     // verify
     note("verifying the staged sysroot");
-    let python_rel = format!("bin/python{abi}");
+    let python_rel = format!("bin/python{abi}{}", crate::compile::make_var(&b.dir, "EXE")?);
     verify::check_no_dynload(&stdlib)?;
     let builtin = recipe.builtin_for(&target.name);
     let mut interpreter = b.runner.clone();

@@ -32,6 +32,11 @@ pub struct Target {
     /// Whether LTO is applied (`--with-lto` and an LTO-optimised libpython object).
     #[serde(default = "yes")]
     pub lto: bool,
+    /// Whether LTO is done once at build time into a relocatable libpython object (GCC: rustc's
+    /// linker would otherwise ignore the archive's LTO bytecode). Off where the isolate's own
+    /// link optimises the archive's bitcode (wasm-ld).
+    #[serde(default = "yes")]
+    pub lto_object: bool,
     #[serde(default)]
     pub configure: Configure,
     /// C libraries built for this target from `recipes/deps/<name>.toml`, in build order.
@@ -66,9 +71,10 @@ pub struct Toolchain {
     /// Compiler flags for the C libraries (`-O2`); CPython picks its own.
     #[serde(default = "default_cflags")]
     pub cflags: Vec<String>,
-    /// The linker `cargo` uses for the isolate (`CARGO_TARGET_<TRIPLE>_LINKER`), when not the default.
+    /// The linker `cargo` uses for the isolate (`CARGO_TARGET_<TRIPLE>_LINKER`), when not the
+    /// default: a program, or a command that xtask wraps in a script (cargo takes one path).
     #[serde(default)]
-    pub rust_linker: Option<String>,
+    pub rust_linker: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

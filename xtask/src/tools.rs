@@ -1,7 +1,8 @@
 //! Host tools a target needs beyond the system's: pinned PyPI packages (zig, wasmtime) in a
 //! virtual environment of their own under the cache, keyed by the pinned requirements.
 //!
-//! Target files refer to that environment as `{tools}` (`{tools}/bin/python -m ziglang cc`).
+//! Target files refer to that environment as `{tools}` (`{tools}/bin/python -m ziglang cc`),
+//! and to the repository as `{root}`.
 
 use crate::Ctx;
 use crate::fetch::sha256_bytes;
@@ -15,6 +16,8 @@ use std::process::Command;
 pub struct Tools {
     /// The virtual environment holding the target's pinned PyPI tools, if it needs any.
     pub venv: Option<PathBuf>,
+    /// The repository, for the helper scripts a target's commands name as `{root}/xtask/py/...`.
+    pub root: PathBuf,
 }
 
 impl Tools {
@@ -34,7 +37,7 @@ impl Tools {
     pub fn provision(ctx: &Ctx, target: &Target) -> Result<Tools> {
         let reqs = &target.host_tools.pip;
         if reqs.is_empty() {
-            return Ok(Tools { venv: None });
+            return Ok(Tools { venv: None, root: ctx.root.clone() });
         }
         for r in reqs {
             if !r.contains("==") {
@@ -43,7 +46,7 @@ impl Tools {
         }
         let (venv, sorted) = Self::venv_path(ctx, target);
         if venv.join(".complete").is_file() {
-            return Ok(Tools { venv: Some(venv) });
+            return Ok(Tools { venv: Some(venv), root: ctx.root.clone() });
         }
         if ctx.offline {
             bail!("the pinned tools {} are not installed and --offline forbids installing them", sorted.join(", "));
@@ -63,11 +66,11 @@ impl Tools {
         std::fs::write(tmp.join(".complete"), sorted.join("\n"))?;
         let _ = std::fs::remove_dir_all(&venv);
         std::fs::rename(&tmp, &venv)?;
-        Ok(Tools { venv: Some(venv) })
+        Ok(Tools { venv: Some(venv), root: ctx.root.clone() })
     }
 
     pub fn vars(&self) -> BTreeMap<String, Vec<String>> {
-        let mut vars = BTreeMap::new();
+        let mut vars = BTreeMap::from([("root".to_string(), vec![self.root.display().to_string()])]);
         if let Some(v) = &self.venv {
             vars.insert("tools".into(), vec![v.display().to_string()]);
         }

@@ -50,13 +50,14 @@ pub fn check_request(builtin: &[String]) -> String {
     serde_json::json!({ "builtin": builtin, "imports": all }).to_string()
 }
 
-/// Runs the check script with `interpreter` (a command: runner, executable, flags).
+/// Runs the check script with `interpreter` (a command: runner, executable, flags), from
+/// `script_dir` by a relative path, which every runner maps (WASI sees only its preopens).
 pub fn run_check(interpreter: &[String], script_dir: &Path, builtin: &[String]) -> Result<Report> {
-    let script = script_dir.join("check_sysroot.py");
-    std::fs::write(&script, CHECK_SCRIPT)?;
+    std::fs::write(script_dir.join("check_sysroot.py"), CHECK_SCRIPT)?;
     let out = Command::new(&interpreter[0])
         .args(&interpreter[1..])
-        .arg(&script)
+        .arg("check_sysroot.py")
+        .current_dir(script_dir)
         .arg(check_request(builtin))
         .env_remove("PYTHONPATH")
         .env_remove("PYTHONHOME")

@@ -32,8 +32,14 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<()> {
     step("unit tests", &mut || cargo_test(ctx))?;
     step("pinned sources over a loopback HTTP server", &mut || http_fetch(ctx))?;
     step("a tampered tarball is refused and nothing is kept", &mut || tampered(ctx))?;
-    for t in &opts.targets {
+    step("a full disk fails the download cleanly", &mut || full_disk(ctx))?;
+    for (i, t) in opts.targets.iter().enumerate() {
         let mut dir = PathBuf::new();
+        if i == 0 {
+            // The first target's real build happens here, in a second process that waits on
+            // the lock of a first one, which is then killed.
+            step(&format!("{t}: a killed build-python and a concurrent one"), &mut || killed_and_concurrent(ctx, t, opts.pgo))?;
+        }
         step(&format!("{t}: build-python"), &mut || {
             let o = sysroot::Options { target: t.clone(), python: None, flavor: Flavor::Static, pgo: opts.pgo, lto: true, force: false, dry_run: false };
             dir = sysroot::build_python(ctx, &o)?;
@@ -160,6 +166,87 @@ fn tampered(ctx: &Ctx) -> Result<()> {
     let kept: Vec<_> = walkdir::WalkDir::new(root.join("cache")).into_iter().flatten().filter(|e| e.file_type().is_file() && e.file_name() != ".lock").collect();
     ensure!(kept.is_empty(), "files were kept in the cache: {kept:?}");
     ensure!(!root.join("sysroots").join(crate::target::native_name()).join(&r.version).exists(), "a sysroot was created");
+    Ok(())
+}
+
+/// `cargo xtask` as a child process, with this run's mirror, cache and sysroots.
+fn xtask(ctx: &Ctx) -> Result<Command> {
+    let mut cmd = Command::new(std::env::current_exe()?);
+    if let Some(m) = &ctx.mirror {
+        cmd.arg("--mirror").arg(m.as_str());
+    }
+    cmd.arg("--cache-dir").arg(&ctx.cache_dir).arg("--sysroots-dir").arg(&ctx.sysroots).arg(format!("-j{}", ctx.jobs));
+    Ok(cmd)
+}
+
+/// Two `build-python` runs at once, the first killed with SIGKILL mid-build: the second waits
+/// on the lock, then builds; the sysroot is never half-written, and a third run with
+/// unchanged inputs is a no-op.
+fn killed_and_concurrent(ctx: &Ctx, target: &str, pgo: bool) -> Result<()> {
+    let (r, _) = recipe::select(&ctx.root.join("recipes"), None)?;
+    let final_dir = crate::install::sysroot_dir(&ctx.sysroots, target, &r.version, Flavor::Static);
+    let before = Manifest::load(&final_dir).ok().map(|(m, _)| m.build.key);
+    let logs = scratch(ctx, "concurrent")?;
+    let mut args = vec!["build-python".to_string(), "--target".into(), target.into()];
+    if !pgo {
+        args.push("--no-pgo".into());
+    }
+    // --force: even over an existing sysroot, the first run really builds and is killed mid-way.
+    let mut first = Server(xtask(ctx)?.args(&args).arg("--force").stdout(std::fs::File::create(logs.join("first.log"))?).stderr(Stdio::null()).spawn()?);
+    std::thread::sleep(Duration::from_secs(3));
+    let second_log = logs.join("second.log");
+    let mut second = xtask(ctx)?.args(&args).stdout(Stdio::null()).stderr(std::fs::File::create(&second_log)?).spawn()?;
+    // Kill the first once it is compiling (its work directory has logs), or after 90 s.
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(90) && !std::fs::read_to_string(logs.join("first.log")).unwrap_or_default().contains("configure") {
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    std::thread::sleep(Duration::from_secs(5));
+    first.0.kill()?; // SIGKILL
+    first.0.wait()?;
+    let after_kill = Manifest::load(&final_dir).ok().map(|(m, _)| m.build.key);
+    ensure!(after_kill == before, "killing build-python changed the published sysroot ({before:?} -> {after_kill:?})");
+    println!("  killed the first build-python mid-build: {} is {}", final_dir.display(), if before.is_some() { "still the previous complete sysroot" } else { "absent, as before" });
+    let status = second.wait()?;
+    let said = std::fs::read_to_string(&second_log)?;
+    ensure!(said.contains("waiting for it"), "the second build-python did not wait for the first's lock:\n{said}");
+    ensure!(status.success(), "the second build-python failed after the first was killed:\n{said}");
+    println!("  the concurrent build-python waited for the lock, then built from scratch");
+    let t = Instant::now();
+    let out = xtask(ctx)?.args(&args).output()?;
+    let said = String::from_utf8_lossy(&out.stderr);
+    ensure!(out.status.success() && said.contains("is up to date"), "a run with unchanged inputs rebuilt:\n{said}");
+    println!("  a third run with unchanged inputs: up to date in {:.1?}", t.elapsed());
+    Ok(())
+}
+
+/// A cache on a filesystem too small for the download: a clear error, nothing half-written
+/// kept under the final name, and the same cache works once there is room.
+fn full_disk(ctx: &Ctx) -> Result<()> {
+    let (r, _) = recipe::select(&ctx.root.join("recipes"), None)?;
+    let src = &r.sources[0];
+    let dir = scratch(ctx, "full-disk")?;
+    let mounted = Command::new("mount").args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"]).arg(&dir).status().is_ok_and(|s| s.success());
+    if !mounted {
+        println!("  SKIPPED: mounting a small tmpfs needs root (mount -t tmpfs); run the suite as root to cover this");
+        return Ok(());
+    }
+    let result = (|| -> Result<()> {
+        let fetcher = Fetcher::new(dir.clone(), ctx.mirror.clone(), false)?;
+        let err = fetcher.fetch(src).err().context("a download into a 4 MiB filesystem succeeded")?;
+        let msg = format!("{err:#}");
+        println!("  fetch into a 4 MiB cache: {}", msg.lines().next().unwrap_or_default());
+        ensure!(msg.contains("No space left") || msg.contains("ENOSPC") || msg.contains("os error 28"), "the error does not say the disk is full: {msg}");
+        let final_file = dir.join("downloads").join(&src.sha256).join(src.file_name());
+        ensure!(!final_file.exists(), "a partial download was kept under its final name");
+        Ok(())
+    })();
+    let _ = Command::new("umount").arg(&dir).status();
+    result?;
+    // Same cache directory, now on the real disk: the next plain run succeeds.
+    let fetcher = Fetcher::new(dir.clone(), ctx.mirror.clone(), false)?;
+    ensure!(fetch::sha256_file(&fetcher.fetch(src)?)? == src.sha256, "the retry did not produce the verified file");
+    println!("  the next run with room succeeded and verified {}", src.file_name());
     Ok(())
 }
 

@@ -58,7 +58,7 @@ pub fn collect_link(b: &Build, staging: &Path, deps: &[Built]) -> Result<Link> {
     } else {
         let library = make_var(&b.dir, "LIBRARY")?;
         fs::copy(b.dir.join(&library), lib.join(&library)).with_context(|| format!("copying {library}"))?;
-        if b.lto && b.target.lto_object {
+        if b.lto {
             lto_object(b, &lib.join(&library), &lib.join(lto_archive_name(&abi)))?;
             inputs.push(format!("lib/{}", lto_archive_name(&abi)));
         } else {

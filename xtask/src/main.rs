@@ -9,6 +9,7 @@ mod build_python;
 mod compile;
 mod corpus;
 mod deps;
+mod dist;
 mod e2e;
 mod fetch;
 mod install;
@@ -104,6 +105,29 @@ enum Command {
         /// Build the sysroots with PGO, as releases are.
         #[arg(long)]
         pgo: bool,
+    },
+    /// Run the isolate of a target's sysroot with these arguments (under the target's runner:
+    /// qemu for aarch64, wasmtime for wasi), like python3: `cargo xtask run --target wasi x.py`.
+    Run {
+        #[arg(long, default_value = target::native_name())]
+        target: String,
+        #[arg(long = "python", value_name = "VERSION")]
+        python: Option<String>,
+        /// Arguments for the isolate (script and its arguments, -c CODE, -m MODULE...).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Validate each built sysroot and its isolate, then pack one deterministic archive per
+    /// target with SHA256SUMS (verify with `sha256sum -c SHA256SUMS`).
+    Dist {
+        /// Targets to pack (repeatable) [default: every built one].
+        #[arg(long)]
+        target: Vec<String>,
+        #[arg(long = "python", value_name = "VERSION")]
+        python: Option<String>,
+        /// Output directory [default: target/dist].
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Download and verify every pinned source archive of a recipe (all recipes by default).
     Fetch {
@@ -281,6 +305,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Test { target, pgo } => {
             let targets = if target.is_empty() { vec![target::native_name().to_string()] } else { target };
             e2e::run(&ctx, &e2e::Options { targets, pgo })?;
+        }
+        Command::Run { target, python, args } => std::process::exit(isolate::run_isolate(&ctx, &target, python.as_deref(), &args)?),
+        Command::Dist { target, python, out } => {
+            let out = out.unwrap_or_else(|| ctx.root.join("target/dist"));
+            dist::run(&ctx, &dist::Options { targets: target, python, out })?
         }
         Command::Provision { target } => provision::provision(&ctx, &target)?,
         Command::Doctor { target } => provision::doctor(&ctx, &target)?,

@@ -32,11 +32,6 @@ pub struct Target {
     /// Whether LTO is applied (`--with-lto` and an LTO-optimised libpython object).
     #[serde(default = "yes")]
     pub lto: bool,
-    /// Whether LTO is done once at build time into a relocatable libpython object (GCC: rustc's
-    /// linker would otherwise ignore the archive's LTO bytecode). Off where the isolate's own
-    /// link optimises the archive's bitcode (wasm-ld).
-    #[serde(default = "yes")]
-    pub lto_object: bool,
     #[serde(default)]
     pub configure: Configure,
     /// C libraries built for this target from `recipes/deps/<name>.toml`, in build order.
@@ -49,6 +44,10 @@ pub struct Target {
     pub flavors: BTreeMap<String, FlavorFlags>,
     #[serde(default)]
     pub host_tools: HostTools,
+    /// The oldest glibc the target's executables must run on (`dist` checks their symbol
+    /// versions against it); none for targets without glibc.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub glibc_baseline: Option<String>,
 }
 
 fn yes() -> bool {
@@ -139,6 +138,7 @@ impl Target {
         let mut t = self.clone();
         t.flavors.retain(|name, _| name == flavor.as_str());
         t.host_tools = HostTools::default();
+        t.glibc_baseline = None;
         serde_json::to_string(&t).expect("a target serialises")
     }
 

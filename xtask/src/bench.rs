@@ -126,23 +126,24 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<()> {
         }
     }
 
-    let bench = ctx.root.join("engine/bench");
-    let corpus_dir = ctx.root.join("engine/corpus");
+    // Programs by paths relative to the repository, which is the working directory: every
+    // runner maps it (a WASI guest sees it as `/`).
+    let bench = Path::new("engine/bench");
+    let corpus_dir = Path::new("engine/corpus");
     let mut workloads = vec![
-        Workload { name: "pure int loop, M=3,000,000".into(), args: vec![path(&bench, "pure_int.py"), "3000000".into()], m: None },
-        Workload { name: "dynamic attribute/dispatch, M=1,000,000".into(), args: vec![path(&bench, "dynamic.py"), "1000000".into()], m: None },
+        Workload { name: "pure int loop, M=3,000,000".into(), args: vec![path(bench, "pure_int.py"), "3000000".into()], m: None },
+        Workload { name: "dynamic attribute/dispatch, M=1,000,000".into(), args: vec![path(bench, "dynamic.py"), "1000000".into()], m: None },
     ];
     for m in SWEEP {
-        workloads.push(Workload { name: format!("sweep M={m}"), args: vec![path(&bench, "dynamic.py"), m.to_string()], m: Some(m) });
+        workloads.push(Workload { name: format!("sweep M={m}"), args: vec![path(bench, "dynamic.py"), m.to_string()], m: Some(m) });
     }
     for p in CORPUS_PROGRAMS {
-        workloads.push(Workload { name: format!("corpus {p}"), args: vec![path(&corpus_dir, p)], m: None });
+        workloads.push(Workload { name: format!("corpus {p}"), args: vec![path(corpus_dir, p)], m: None });
     }
 
     let emulated = (!target.runner.is_empty()).then(|| format!("run under {}: emulated times only support ratios", target.runner[0]));
     let mut results = Results { machine: machine(ctx, &target.name, &recipe.version), contestants: contestants.clone(), reference: reference.clone(), wall: BTreeMap::new(), instructions: BTreeMap::new(), emulated };
-    let cwd = ctx.work_dir().join("bench-cwd");
-    std::fs::create_dir_all(&cwd)?;
+    let cwd = ctx.root.clone();
     for w in &workloads {
         note(format!("{}: {} warm-up + {} measured rounds of {} contestants", w.name, opts.warmups, opts.runs, contestants.len()));
         check_outputs_agree(&contestants, w, &cwd)?;
@@ -163,9 +164,9 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<()> {
     }
     if opts.callgrind && target.runner.is_empty() {
         let small = [
-            ("pure int loop, M=300,000", vec![path(&bench, "pure_int.py"), "300000".to_string()]),
-            ("dynamic attribute/dispatch, M=100,000", vec![path(&bench, "dynamic.py"), "100000".to_string()]),
-            ("start-up (M=1)", vec![path(&bench, "dynamic.py"), "1".to_string()]),
+            ("pure int loop, M=300,000", vec![path(bench, "pure_int.py"), "300000".to_string()]),
+            ("dynamic attribute/dispatch, M=100,000", vec![path(bench, "dynamic.py"), "100000".to_string()]),
+            ("start-up (M=1)", vec![path(bench, "dynamic.py"), "1".to_string()]),
         ];
         for (name, args) in small {
             note(format!("callgrind: {name}"));

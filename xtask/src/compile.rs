@@ -120,7 +120,27 @@ impl Build<'_> {
         cmd.arg(self.src.join("configure")).args(&args).current_dir(&self.dir).envs(&env);
         scrub_env(&mut cmd, &self.epoch);
         progress::run_logged("configure", &mut cmd, &self.log("1-configure"))?;
+        self.check_planned_modules()?;
         Ok(Configured { args, env })
+    }
+
+    /// configure drops a module whose library check fails (a link test, a missing header);
+    /// without this the build would only find out in the final verification, an hour later.
+    fn check_planned_modules(&self) -> Result<()> {
+        let planned = make_var(&self.dir, "MODBUILT_NAMES")?;
+        let planned: Vec<&str> = planned.split_whitespace().collect();
+        let dropped: Vec<String> =
+            self.recipe.builtin_for(&self.target.name).into_iter().filter(|m| !planned.contains(&m.as_str())).collect();
+        if !dropped.is_empty() {
+            bail!(
+                "configure will not build {} (see the checks for them in {}); fix the C library or \
+                 list them under [modules.absent.{}] in the recipe with the reason",
+                dropped.join(", "),
+                self.dir.join("config.log").display(),
+                self.target.name
+            );
+        }
+        Ok(())
     }
 
     /// `Modules/Setup.local`: the recipe's extra static modules, and every absent module under

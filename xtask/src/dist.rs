@@ -225,7 +225,7 @@ fn pack(b: &isolate::Built, report: &Report, path: &Path, epoch: u64) -> Result<
         files.push((r, entry.path().to_path_buf()));
     }
     let tmp = path.with_extension("gz.part");
-    let gz = flate2::GzBuilder::new().mtime(0).write(fs::File::create(&tmp)?, flate2::Compression::best());
+    let gz = flate2::GzBuilder::new().mtime(0).write(fs::File::create(&tmp)?, flate2::Compression::default());
     let mut tar = tar::Builder::new(gz);
     tar.mode(tar::HeaderMode::Deterministic);
     let header = |size: u64, mode: u32, kind: tar::EntryType| {
@@ -276,4 +276,45 @@ fn normalised_manifest(m: &Manifest) -> Result<String> {
         p.seconds = 0.0;
     }
     Ok(m.to_json())
+}
+
+/// `cargo xtask reproduce`: packs the sysroot, rebuilds it from scratch without PGO (same
+/// inputs, same place), packs it again: the archives' sha256 must be equal; if not, the files
+/// that differ are named.
+pub fn reproduce(ctx: &Ctx, target: &str, python: Option<&str>) -> Result<()> {
+    let pack = |name: &str| -> Result<(PathBuf, String)> {
+        let out = ctx.work_dir().join("reproduce").join(name);
+        let _ = fs::remove_dir_all(&out);
+        run(ctx, &Options { targets: vec![target.to_string()], python: python.map(String::from), out: out.clone() })?;
+        let sums = fs::read_to_string(out.join("SHA256SUMS"))?;
+        let (digest, file) = sums.lines().next().and_then(|l| l.split_once("  ")).context("empty SHA256SUMS")?;
+        Ok((out.join(file), digest.to_string()))
+    };
+    let (first, a) = pack("dist-first")?;
+    // Without PGO: a profile records what the profile run happened to do.
+    let o = crate::sysroot::Options { target: target.to_string(), python: python.map(String::from), flavor: Flavor::Static, pgo: false, lto: true, force: true, dry_run: false };
+    crate::sysroot::build_python(ctx, &o)?;
+    let (second, b) = pack("dist-second")?;
+    if a == b {
+        println!("  two clean builds: identical archives, sha256 {a}");
+        return Ok(());
+    }
+    let (x, y) = (archive_digests(&first)?, archive_digests(&second)?);
+    let differ: Vec<&String> = x.keys().chain(y.keys()).filter(|k| x.get(*k) != y.get(*k)).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    bail!("two clean builds gave different archives ({a} vs {b}); {} entries differ: {:?}", differ.len(), differ.iter().take(20).collect::<Vec<_>>())
+}
+
+/// Path -> sha256 of every file in a .tar.gz.
+fn archive_digests(path: &Path) -> Result<std::collections::BTreeMap<String, String>> {
+    use std::io::Read;
+    let mut out = std::collections::BTreeMap::new();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(fs::File::open(path)?));
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let name = entry.path()?.display().to_string();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data)?;
+        out.insert(name, crate::fetch::sha256_bytes(&data));
+    }
+    Ok(out)
 }

@@ -416,8 +416,18 @@ fn signal_check(python: &Interp, isolate: &Interp, scratch: &Path) -> Result<()>
     fs::write(&script, "import time\nprint('ready', flush=True)\ntime.sleep(60)\n")?;
     let mut seen = Vec::new();
     for interp in [python, isolate] {
-        let mut child = interp
-            .command()
+        let mut cmd = interp.command();
+        // As from a terminal: a shell that started us in the background (`cmd &`, nohup, some CI
+        // runners) leaves SIGINT ignored, and CPython then keeps it ignored.
+        // SAFETY: signal() is async-signal-safe, as pre_exec requires.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(|| {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                Ok(())
+            });
+        }
+        let mut child = cmd
             .arg(&script)
             .env_clear()
             .envs(corpus::clean_env())

@@ -129,6 +129,14 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Check reproducibility: dist, rebuild the sysroot from scratch without PGO, dist again,
+    /// and compare the archives (naming the files that differ).
+    Reproduce {
+        #[arg(long, default_value = target::native_name())]
+        target: String,
+        #[arg(long = "python", value_name = "VERSION")]
+        python: Option<String>,
+    },
     /// Download and verify every pinned source archive of a recipe (all recipes by default).
     Fetch {
         /// CPython version (see recipes/).
@@ -307,6 +315,7 @@ fn run(cli: Cli) -> Result<()> {
             e2e::run(&ctx, &e2e::Options { targets, pgo })?;
         }
         Command::Run { target, python, args } => std::process::exit(isolate::run_isolate(&ctx, &target, python.as_deref(), &args)?),
+        Command::Reproduce { target, python } => dist::reproduce(&ctx, &target, python.as_deref())?,
         Command::Dist { target, python, out } => {
             let out = out.unwrap_or_else(|| ctx.root.join("target/dist"));
             dist::run(&ctx, &dist::Options { targets: target, python, out })?

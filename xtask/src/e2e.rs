@@ -192,7 +192,11 @@ fn killed_and_concurrent(ctx: &Ctx, target: &str, pgo: bool) -> Result<()> {
         args.push("--no-pgo".into());
     }
     // --force: even over an existing sysroot, the first run really builds and is killed mid-way.
-    let mut first = Server(xtask(ctx)?.args(&args).arg("--force").stdout(std::fs::File::create(logs.join("first.log"))?).stderr(Stdio::null()).spawn()?);
+    // In a process group of its own, so that the kill takes its compilers too, as a CI timeout does.
+    use std::os::unix::process::CommandExt;
+    let mut first = Server(
+        xtask(ctx)?.args(&args).arg("--force").process_group(0).stdout(std::fs::File::create(logs.join("first.log"))?).stderr(Stdio::null()).spawn()?,
+    );
     std::thread::sleep(Duration::from_secs(3));
     let second_log = logs.join("second.log");
     let mut second = xtask(ctx)?.args(&args).stdout(Stdio::null()).stderr(std::fs::File::create(&second_log)?).spawn()?;
@@ -202,7 +206,8 @@ fn killed_and_concurrent(ctx: &Ctx, target: &str, pgo: bool) -> Result<()> {
         std::thread::sleep(Duration::from_millis(500));
     }
     std::thread::sleep(Duration::from_secs(5));
-    first.0.kill()?; // SIGKILL
+    // SAFETY: kill(2) on the group the child leads.
+    ensure!(unsafe { libc::kill(-(first.0.id() as i32), libc::SIGKILL) } == 0, "could not kill the first build-python's process group");
     first.0.wait()?;
     let after_kill = Manifest::load(&final_dir).ok().map(|(m, _)| m.build.key);
     ensure!(after_kill == before, "killing build-python changed the published sysroot ({before:?} -> {after_kill:?})");

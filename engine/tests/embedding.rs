@@ -12,6 +12,9 @@ fn embedding_api() {
     let scripts = std::env::temp_dir().join(format!("engine-test-{}", std::process::id()));
     std::fs::create_dir_all(&scripts).unwrap();
     let config = Config { home: Some(home.into()), argv: vec!["embedded".into(), "x y".into()], ..Config::default() };
+    // The host's disposition before the interpreter starts: the default, whatever this test
+    // process inherited (a shell that starts it in the background leaves SIGINT ignored).
+    unsafe { libc::signal(libc::SIGINT, libc::SIG_DFL) };
     let interp = Interpreter::start(&config).expect("the interpreter starts from an explicit config");
 
     // No SIGINT handler was installed: the host keeps its own signal handling. (Importing

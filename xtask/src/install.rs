@@ -93,6 +93,9 @@ pub fn collect_link(b: &Build, staging: &Path, deps: &[Built]) -> Result<Link> {
             push_last(&mut ldflags, tok);
         }
     }
+    for l in &b.target.flavor(b.flavor).libs {
+        push_last(&mut system_libs, l.clone());
+    }
     Ok(Link { inputs, system_libs, ldflags, shared_library })
 }
 

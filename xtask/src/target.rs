@@ -99,6 +99,10 @@ pub struct FlavorFlags {
     /// Extra `RUSTFLAGS` for the isolate.
     #[serde(default)]
     pub rustflags: Vec<String>,
+    /// Libraries an embedder links after libpython (`-l` names): what the C compiler's own
+    /// link adds and rustc's (`-nodefaultlibs`) does not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub libs: Vec<String>,
 }
 
 /// What the host needs for this target, by the package manager that provides it.

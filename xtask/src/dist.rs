@@ -277,11 +277,15 @@ fn normalised_manifest(m: &Manifest) -> Result<String> {
     Ok(m.to_json())
 }
 
-/// `cargo xtask reproduce`: packs the sysroot, rebuilds it from scratch without PGO (same
-/// inputs, same place), packs it again: the archives' sha256 must be equal; if not, the files
-/// that differ are named.
+/// `cargo xtask reproduce`: two clean builds of the sysroot without PGO (same inputs, same
+/// place, apart from the user's sysroots), each packed: the archives' sha256 must be equal;
+/// if not, the files that differ are named.
 pub fn reproduce(ctx: &Ctx, target: &str, python: Option<&str>) -> Result<()> {
-    let pack = |name: &str| -> Result<(PathBuf, String)> {
+    let ctx = &Ctx { sysroots: ctx.work_dir().join("reproduce/sysroots"), ..ctx.clone() };
+    let build_and_pack = |name: &str| -> Result<(PathBuf, String)> {
+        // Without PGO: a profile records what the profile run happened to do.
+        let o = crate::sysroot::Options { target: target.to_string(), python: python.map(String::from), flavor: Flavor::Static, pgo: false, lto: true, force: true, dry_run: false };
+        crate::sysroot::build_python(ctx, &o)?;
         let out = ctx.work_dir().join("reproduce").join(name);
         let _ = fs::remove_dir_all(&out);
         run(ctx, &Options { targets: vec![target.to_string()], python: python.map(String::from), out: out.clone() })?;
@@ -289,11 +293,8 @@ pub fn reproduce(ctx: &Ctx, target: &str, python: Option<&str>) -> Result<()> {
         let (digest, file) = sums.lines().next().and_then(|l| l.split_once("  ")).context("empty SHA256SUMS")?;
         Ok((out.join(file), digest.to_string()))
     };
-    let (first, a) = pack("dist-first")?;
-    // Without PGO: a profile records what the profile run happened to do.
-    let o = crate::sysroot::Options { target: target.to_string(), python: python.map(String::from), flavor: Flavor::Static, pgo: false, lto: true, force: true, dry_run: false };
-    crate::sysroot::build_python(ctx, &o)?;
-    let (second, b) = pack("dist-second")?;
+    let (first, a) = build_and_pack("dist-first")?;
+    let (second, b) = build_and_pack("dist-second")?;
     if a == b {
         println!("  two clean builds: identical archives, sha256 {a}");
         return Ok(());

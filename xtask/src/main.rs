@@ -129,8 +129,8 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
-    /// Check reproducibility: dist, rebuild the sysroot from scratch without PGO, dist again,
-    /// and compare the archives (naming the files that differ).
+    /// Check reproducibility: build the sysroot twice from scratch without PGO (under
+    /// target/pysysroot/reproduce, leaving sysroots/ alone), pack each, compare the archives.
     Reproduce {
         #[arg(long, default_value = target::native_name())]
         target: String,

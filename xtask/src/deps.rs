@@ -413,7 +413,8 @@ fn compile_archive(ctx: &Libraries, dep: &Dep, sources: &[PathBuf], args: &[Stri
     Ok(())
 }
 
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+/// Copies a file, or a directory with everything under it, to `to`.
+pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     if from.is_dir() {
         for entry in walkdir::WalkDir::new(from).sort_by_file_name() {
             let entry = entry?;

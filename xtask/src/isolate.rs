@@ -372,7 +372,7 @@ fn relocation_check(b: &Built) -> Result<()> {
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir)?;
     let exe = dir.join(b.standalone.file_name().unwrap());
-    copy_tree(b.standalone.parent().unwrap(), &dir)?;
+    crate::deps::copy_tree(b.standalone.parent().unwrap(), &dir)?;
     let code = "import hashlib, json, decimal, sys\n\
                 print(hashlib.sha256(b'abc').hexdigest(), json.dumps({'d': str(decimal.Decimal(1) / 7)}))\n\
                 print('\\n'.join(sys.path))\n\
@@ -393,21 +393,6 @@ fn relocation_check(b: &Built) -> Result<()> {
     }
     println!("  relocatable: {} copied to {} imports hashlib, json, decimal from what ships with it", exe.file_name().unwrap().to_string_lossy(), dir.display());
     fs::remove_dir_all(&dir)?;
-    Ok(())
-}
-
-/// Copies a directory's files and subdirectories into `to`.
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
-    fs::create_dir_all(to)?;
-    for entry in fs::read_dir(from)? {
-        let entry = entry?;
-        let dest = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_tree(&entry.path(), &dest)?;
-        } else {
-            fs::copy(entry.path(), &dest)?;
-        }
-    }
     Ok(())
 }
 

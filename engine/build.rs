@@ -13,7 +13,8 @@ fn main() {
              or set PYSYSROOT_MANIFEST=<sysroot>/manifest.json and PYO3_CONFIG_FILE=<sysroot>/pyo3-config.txt\n\n"
         );
     };
-    let (manifest, root) = Manifest::load(Path::new(&path)).unwrap_or_else(|e| panic!("\n\n{e}\n\n"));
+    let (manifest, root) =
+        Manifest::load(Path::new(&path)).unwrap_or_else(|e| panic!("\n\n{e}\n\n"));
     let target = std::env::var("TARGET").unwrap_or_default();
     if manifest.target.rust_triple != target {
         panic!(
@@ -27,5 +28,8 @@ fn main() {
     for line in manifest.cargo_link_lines(&root) {
         println!("{line}");
     }
-    println!("cargo:rustc-env=ISOLATE_PYTHON_VERSION={}", manifest.python.version);
+    println!(
+        "cargo:rustc-env=ISOLATE_PYTHON_VERSION={}",
+        manifest.python.version
+    );
 }

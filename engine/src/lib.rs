@@ -78,7 +78,9 @@ impl Interpreter {
     /// Starts CPython from `config`. Only one interpreter per process, once.
     pub fn start(config: &Config) -> Result<Interpreter, Error> {
         if STARTED.swap(true, Ordering::SeqCst) {
-            return Err(Error::new("an interpreter was already started in this process"));
+            return Err(Error::new(
+                "an interpreter was already started in this process",
+            ));
         }
         // SAFETY: the config is initialised by CPython before any field is written, cleared
         // after use, and initialisation happens once, on this thread.
@@ -90,10 +92,13 @@ impl Interpreter {
                 ffi::PyConfig_InitPythonConfig(raw.as_mut_ptr());
             }
             let raw = raw.assume_init_mut();
-            let result = Self::fill(raw, config).and_then(|()| status::check(ffi::Py_InitializeFromConfig(raw)));
+            let result = Self::fill(raw, config)
+                .and_then(|()| status::check(ffi::Py_InitializeFromConfig(raw)));
             ffi::PyConfig_Clear(raw);
             result?;
-            Ok(Interpreter { main: ffi::PyEval_SaveThread() })
+            Ok(Interpreter {
+                main: ffi::PyEval_SaveThread(),
+            })
         }
     }
 
@@ -102,10 +107,18 @@ impl Interpreter {
         raw.install_signal_handlers = config.signal_handlers as i32;
         raw.write_bytecode = config.write_bytecode as i32;
         raw.parse_argv = 0;
-        let argv: Vec<CString> = config.argv.iter().map(|a| status::cstring(a)).collect::<Result<_, _>>()?;
+        let argv: Vec<CString> = config
+            .argv
+            .iter()
+            .map(|a| status::cstring(a))
+            .collect::<Result<_, _>>()?;
         let mut ptrs: Vec<*const std::ffi::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
         unsafe {
-            status::check(ffi::PyConfig_SetBytesArgv(raw, ptrs.len() as ffi::Py_ssize_t, ptrs.as_mut_ptr()))?;
+            status::check(ffi::PyConfig_SetBytesArgv(
+                raw,
+                ptrs.len() as ffi::Py_ssize_t,
+                ptrs.as_mut_ptr(),
+            ))?;
             match &config.home {
                 Some(home) => status::set_path(raw, |c| &mut c.home, home)?,
                 None => stdlib::configure(raw)?,
@@ -115,7 +128,11 @@ impl Interpreter {
                 status::check(ffi::PyConfig_Read(raw))?;
                 for (i, p) in config.paths.iter().enumerate() {
                     let wide = status::wide(&p.display().to_string())?;
-                    status::check(ffi::PyWideStringList_Insert(&mut raw.module_search_paths, i as ffi::Py_ssize_t, wide.as_ptr()))?;
+                    status::check(ffi::PyWideStringList_Insert(
+                        &mut raw.module_search_paths,
+                        i as ffi::Py_ssize_t,
+                        wide.as_ptr(),
+                    ))?;
                 }
                 raw.module_search_paths_set = 1;
             }
@@ -131,7 +148,9 @@ impl Interpreter {
                 let main = py.import("__main__")?;
                 let globals = main.dict();
                 let builtins = py.import("builtins")?;
-                let code = builtins.getattr("compile")?.call1((source, filename, "exec"))?;
+                let code = builtins
+                    .getattr("compile")?
+                    .call1((source, filename, "exec"))?;
                 builtins.getattr("exec")?.call1((code, &globals))?;
                 Ok(())
             })();
@@ -185,8 +204,12 @@ fn exit_status(py: Python<'_>, result: PyResult<()>) -> Exit {
                 Err(_) => {
                     // A non-integer code is printed, and the status is 1.
                     let kwargs = PyDict::new(py);
-                    let _ = py.import("sys").and_then(|sys| kwargs.set_item("file", sys.getattr("stderr")?));
-                    let _ = py.import("builtins").and_then(|b| b.getattr("print")?.call((c,), Some(&kwargs)));
+                    let _ = py
+                        .import("sys")
+                        .and_then(|sys| kwargs.set_item("file", sys.getattr("stderr")?));
+                    let _ = py
+                        .import("builtins")
+                        .and_then(|b| b.getattr("print")?.call((c,), Some(&kwargs)));
                     Exit(1)
                 }
             },

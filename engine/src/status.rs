@@ -14,7 +14,10 @@ pub struct Error {
 
 impl Error {
     pub fn new(message: impl Into<String>) -> Error {
-        Error { message: message.into(), exit_code: None }
+        Error {
+            message: message.into(),
+            exit_code: None,
+        }
     }
 }
 
@@ -34,12 +37,25 @@ pub fn check(status: ffi::PyStatus) -> Result<(), Error> {
             return Ok(());
         }
         if ffi::PyStatus_IsExit(status) != 0 {
-            return Err(Error { message: format!("exit {}", status.exitcode), exit_code: Some(status.exitcode) });
+            return Err(Error {
+                message: format!("exit {}", status.exitcode),
+                exit_code: Some(status.exitcode),
+            });
         }
-        let text = |p: *const std::ffi::c_char| if p.is_null() { String::new() } else { CStr::from_ptr(p).to_string_lossy().into_owned() };
+        let text = |p: *const std::ffi::c_char| {
+            if p.is_null() {
+                String::new()
+            } else {
+                CStr::from_ptr(p).to_string_lossy().into_owned()
+            }
+        };
         let func = text(status.func);
         let msg = text(status.err_msg);
-        Err(Error::new(if func.is_empty() { msg } else { format!("{func}: {msg}") }))
+        Err(Error::new(if func.is_empty() {
+            msg
+        } else {
+            format!("{func}: {msg}")
+        }))
     }
 }
 
@@ -52,7 +68,10 @@ pub fn wide(s: &str) -> Result<Vec<libc::wchar_t>, Error> {
     if s.contains('\0') {
         return Err(Error::new(format!("{s:?} contains a NUL byte")));
     }
-    Ok(s.chars().map(|c| c as libc::wchar_t).chain(std::iter::once(0)).collect())
+    Ok(s.chars()
+        .map(|c| c as libc::wchar_t)
+        .chain(std::iter::once(0))
+        .collect())
 }
 
 /// Sets a path-valued `PyConfig` string field (decoded with the locale, like argv).
@@ -65,7 +84,8 @@ pub unsafe fn set_path(
     path: &Path,
 ) -> Result<(), Error> {
     // Raw bytes on Unix and WASI alike.
-    let c = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| Error::new("path contains a NUL byte"))?;
+    let c = CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| Error::new("path contains a NUL byte"))?;
     let config_ptr: *mut ffi::PyConfig = config;
     // SAFETY: the field pointer points into `config`, which outlives the call.
     unsafe {

@@ -13,9 +13,14 @@ use std::path::{Path, PathBuf};
 
 /// True if `exe` ends with a zip archive (an end-of-central-directory record with no comment).
 pub fn has_appended_zip(exe: &Path) -> bool {
-    let Ok(mut f) = File::open(exe) else { return false };
+    let Ok(mut f) = File::open(exe) else {
+        return false;
+    };
     let mut eocd = [0u8; 22];
-    f.seek(SeekFrom::End(-22)).is_ok() && f.read_exact(&mut eocd).is_ok() && eocd[..4] == *b"PK\x05\x06" && eocd[20..] == [0, 0]
+    f.seek(SeekFrom::End(-22)).is_ok()
+        && f.read_exact(&mut eocd).is_ok()
+        && eocd[..4] == *b"PK\x05\x06"
+        && eocd[20..] == [0, 0]
 }
 
 /// The running executable, if it carries its stdlib.
@@ -30,13 +35,18 @@ pub fn self_contained() -> Option<PathBuf> {
 /// # Safety
 /// `config` must be initialised with `PyConfig_Init*Config` and not yet used.
 pub unsafe fn configure(config: &mut ffi::PyConfig) -> Result<(), Error> {
-    let Some(exe) = self_contained() else { return Ok(()) };
+    let Some(exe) = self_contained() else {
+        return Ok(());
+    };
     let dir = exe.parent().unwrap_or(Path::new("/"));
     // Setting home stops the search for lib/pythonX.Y (and its warnings when absent).
     unsafe {
         status::set_path(config, |c| &mut c.home, dir)?;
         let wide = status::wide(&exe.display().to_string())?;
-        status::check(ffi::PyWideStringList_Append(&mut config.module_search_paths, wide.as_ptr()))?;
+        status::check(ffi::PyWideStringList_Append(
+            &mut config.module_search_paths,
+            wide.as_ptr(),
+        ))?;
     }
     config.module_search_paths_set = 1;
     Ok(())

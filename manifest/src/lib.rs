@@ -174,7 +174,11 @@ impl std::error::Error for Error {}
 impl Manifest {
     /// Reads `manifest.json` from a sysroot directory or from the file itself.
     pub fn load(path: &Path) -> Result<(Manifest, PathBuf), Error> {
-        let file = if path.is_dir() { path.join(FILE_NAME) } else { path.to_path_buf() };
+        let file = if path.is_dir() {
+            path.join(FILE_NAME)
+        } else {
+            path.to_path_buf()
+        };
         let root = file.parent().map(Path::to_path_buf).unwrap_or_default();
         let text = std::fs::read_to_string(&file).map_err(|e| {
             Error(format!(
@@ -182,8 +186,12 @@ impl Manifest {
                 file.display()
             ))
         })?;
-        let manifest: Manifest = serde_json::from_str(&text)
-            .map_err(|e| Error(format!("{} is not a valid sysroot manifest: {e}", file.display())))?;
+        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
+            Error(format!(
+                "{} is not a valid sysroot manifest: {e}",
+                file.display()
+            ))
+        })?;
         if manifest.schema != SCHEMA {
             return Err(Error(format!(
                 "{} has manifest schema {}, this tool reads schema {SCHEMA}: rebuild the sysroot",
@@ -202,17 +210,28 @@ impl Manifest {
     /// against `root` (the sysroot directory), in link order.
     pub fn link_args(&self, root: &Path) -> Vec<String> {
         let mut args: Vec<String> = self.link.ldflags.clone();
-        args.extend(self.link.inputs.iter().map(|p| root.join(p).display().to_string()));
+        args.extend(
+            self.link
+                .inputs
+                .iter()
+                .map(|p| root.join(p).display().to_string()),
+        );
         args.extend(self.link.system_libs.iter().map(|l| format!("-l{l}")));
         args
     }
 
     /// `cargo:` lines for a build script: the whole link comes from the manifest.
     pub fn cargo_link_lines(&self, root: &Path) -> Vec<String> {
-        let mut lines: Vec<String> =
-            self.link_args(root).into_iter().map(|a| format!("cargo:rustc-link-arg={a}")).collect();
+        let mut lines: Vec<String> = self
+            .link_args(root)
+            .into_iter()
+            .map(|a| format!("cargo:rustc-link-arg={a}"))
+            .collect();
         for input in &self.link.inputs {
-            lines.push(format!("cargo:rerun-if-changed={}", root.join(input).display()));
+            lines.push(format!(
+                "cargo:rerun-if-changed={}",
+                root.join(input).display()
+            ));
         }
         lines
     }
@@ -225,7 +244,10 @@ mod tests {
     pub fn sample() -> Manifest {
         Manifest {
             schema: SCHEMA,
-            python: Python { version: "3.13.5".into(), abi: "3.13".into() },
+            python: Python {
+                version: "3.13.5".into(),
+                abi: "3.13".into(),
+            },
             target: Target {
                 name: "x86_64".into(),
                 rust_triple: "x86_64-unknown-linux-gnu".into(),
@@ -246,7 +268,10 @@ mod tests {
                 revision: "abc".into(),
             },
             inputs: vec![],
-            modules: Modules { builtin: vec!["_sha2".into()], absent: BTreeMap::new() },
+            modules: Modules {
+                builtin: vec!["_sha2".into()],
+                absent: BTreeMap::new(),
+            },
             paths: Paths {
                 include: "include/python3.13".into(),
                 stdlib: "lib/python3.13".into(),
@@ -260,7 +285,10 @@ mod tests {
                 ldflags: vec!["-no-pie".into()],
                 shared_library: None,
             },
-            hacl: Hacl { archives: vec![], symbols: vec![] },
+            hacl: Hacl {
+                archives: vec![],
+                symbols: vec![],
+            },
             artifacts: BTreeMap::new(),
         }
     }
@@ -268,7 +296,16 @@ mod tests {
     #[test]
     fn link_args_keep_order_and_resolve_paths() {
         let args = sample().link_args(Path::new("/s"));
-        assert_eq!(args, ["-no-pie", "/s/lib/libpython3.13-lto.a", "/s/lib/libz.a", "-lm", "-lpthread"]);
+        assert_eq!(
+            args,
+            [
+                "-no-pie",
+                "/s/lib/libpython3.13-lto.a",
+                "/s/lib/libz.a",
+                "-lm",
+                "-lpthread"
+            ]
+        );
     }
 
     #[test]

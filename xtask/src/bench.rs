@@ -67,7 +67,12 @@ struct Results {
 }
 
 const SWEEP: [u64; 5] = [1, 1_000, 10_000, 100_000, 1_000_000];
-const CORPUS_PROGRAMS: [&str; 4] = ["01_ledger_decimal.py", "11_orm_metaclass.py", "21_expr_evaluator.py", "22_matrix_rational.py"];
+const CORPUS_PROGRAMS: [&str; 4] = [
+    "01_ledger_decimal.py",
+    "11_orm_metaclass.py",
+    "21_expr_evaluator.py",
+    "22_matrix_rational.py",
+];
 
 pub fn run(ctx: &Ctx, opts: &Options) -> Result<()> {
     let (target, _) = target::select(&ctx.root.join("sysroots"), &opts.target)?;
@@ -91,20 +96,40 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<()> {
                 };
                 crate::sysroot::build_python(ctx, &o)?;
             } else {
-                note(format!("no {flavor} sysroot for {} {}: its isolate is left out (--build-variants builds it)", target.name, recipe.version));
+                note(format!(
+                    "no {flavor} sysroot for {} {}: its isolate is left out (--build-variants builds it)",
+                    target.name, recipe.version
+                ));
                 continue;
             }
         }
         let (m, root) = Manifest::load(&dir)?;
-        let exe_name = if m.target.rust_triple.starts_with("wasm") { "isolate.wasm" } else { "isolate" };
+        let exe_name = if m.target.rust_triple.starts_with("wasm") {
+            "isolate.wasm"
+        } else {
+            "isolate"
+        };
         if !root.join("bin").join(exe_name).is_file() {
             isolate::build(ctx, &dir)?;
         }
         let runner = m.target.runner.clone();
-        let describe = format!("PGO {}, LTO {}, {}", m.build.pgo, m.build.lto, m.link.ldflags.join(" "));
+        let describe = format!(
+            "PGO {}, LTO {}, {}",
+            m.build.pgo,
+            m.build.lto,
+            m.link.ldflags.join(" ")
+        );
         if flavor == Flavor::Static {
             let exe = root.join(&m.paths.python).display().to_string();
-            contestants.push(Contestant { name: "python3".into(), interp: Interp { runner: runner.clone(), argv0: exe.clone(), exe }, describe: format!("the sysroot's own python3 ({describe})") });
+            contestants.push(Contestant {
+                name: "python3".into(),
+                interp: Interp {
+                    runner: runner.clone(),
+                    argv0: exe.clone(),
+                    exe,
+                },
+                describe: format!("the sysroot's own python3 ({describe})"),
+            });
         }
         let exe = root.join("bin").join(exe_name).display().to_string();
         let name = match flavor {
@@ -112,7 +137,15 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<()> {
             Flavor::StaticPic => "isolate static-PIC".to_string(),
             Flavor::Shared => "isolate shared".to_string(),
         };
-        contestants.push(Contestant { name, interp: Interp { runner, argv0: exe.clone(), exe }, describe });
+        contestants.push(Contestant {
+            name,
+            interp: Interp {
+                runner,
+                argv0: exe.clone(),
+                exe,
+            },
+            describe,
+        });
     }
     // The distro's python3 of the same version, when there is one (Debian 12: python3.11 = 3.11.2).
     let distro = PathBuf::from(format!("/usr/bin/python{}", recipe.abi()));
@@ -121,7 +154,18 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<()> {
         let v = Command::new(&distro).arg("--version").output()?;
         if String::from_utf8_lossy(&v.stdout).trim() == format!("Python {}", recipe.version) {
             let exe = distro.display().to_string();
-            contestants.insert(0, Contestant { name: "distro python3".into(), interp: Interp { runner: vec![], argv0: exe.clone(), exe }, describe: "Debian's /usr/bin/python3 of the same version".into() });
+            contestants.insert(
+                0,
+                Contestant {
+                    name: "distro python3".into(),
+                    interp: Interp {
+                        runner: vec![],
+                        argv0: exe.clone(),
+                        exe,
+                    },
+                    describe: "Debian's /usr/bin/python3 of the same version".into(),
+                },
+            );
             reference = "distro python3".into();
         }
     }
@@ -131,21 +175,55 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<()> {
     let bench = Path::new("engine/bench");
     let corpus_dir = Path::new("engine/corpus");
     let mut workloads = vec![
-        Workload { name: "pure int loop, M=3,000,000".into(), args: vec![path(bench, "pure_int.py"), "3000000".into()], m: None },
-        Workload { name: "dynamic attribute/dispatch, M=1,000,000".into(), args: vec![path(bench, "dynamic.py"), "1000000".into()], m: None },
+        Workload {
+            name: "pure int loop, M=3,000,000".into(),
+            args: vec![path(bench, "pure_int.py"), "3000000".into()],
+            m: None,
+        },
+        Workload {
+            name: "dynamic attribute/dispatch, M=1,000,000".into(),
+            args: vec![path(bench, "dynamic.py"), "1000000".into()],
+            m: None,
+        },
     ];
     for m in SWEEP {
-        workloads.push(Workload { name: format!("sweep M={m}"), args: vec![path(bench, "dynamic.py"), m.to_string()], m: Some(m) });
+        workloads.push(Workload {
+            name: format!("sweep M={m}"),
+            args: vec![path(bench, "dynamic.py"), m.to_string()],
+            m: Some(m),
+        });
     }
     for p in CORPUS_PROGRAMS {
-        workloads.push(Workload { name: format!("corpus {p}"), args: vec![path(corpus_dir, p)], m: None });
+        workloads.push(Workload {
+            name: format!("corpus {p}"),
+            args: vec![path(corpus_dir, p)],
+            m: None,
+        });
     }
 
-    let emulated = (!target.runner.is_empty()).then(|| format!("run under {}: emulated times only support ratios", target.runner[0]));
-    let mut results = Results { machine: machine(ctx, &target.name, &recipe.version), contestants: contestants.clone(), reference: reference.clone(), wall: BTreeMap::new(), instructions: BTreeMap::new(), emulated };
+    let emulated = (!target.runner.is_empty()).then(|| {
+        format!(
+            "run under {}: emulated times only support ratios",
+            target.runner[0]
+        )
+    });
+    let mut results = Results {
+        machine: machine(ctx, &target.name, &recipe.version),
+        contestants: contestants.clone(),
+        reference: reference.clone(),
+        wall: BTreeMap::new(),
+        instructions: BTreeMap::new(),
+        emulated,
+    };
     let cwd = ctx.root.clone();
     for w in &workloads {
-        note(format!("{}: {} warm-up + {} measured rounds of {} contestants", w.name, opts.warmups, opts.runs, contestants.len()));
+        note(format!(
+            "{}: {} warm-up + {} measured rounds of {} contestants",
+            w.name,
+            opts.warmups,
+            opts.runs,
+            contestants.len()
+        ));
         check_outputs_agree(&contestants, w, &cwd)?;
         let mut samples: Vec<Vec<f64>> = vec![Vec::new(); contestants.len()];
         for round in 0..opts.warmups + opts.runs {
@@ -157,16 +235,32 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<()> {
                 }
             }
         }
-        let per: BTreeMap<String, Stats> = contestants.iter().zip(samples).map(|(c, s)| (c.name.clone(), stats(s))).collect();
-        let line: Vec<String> = contestants.iter().map(|c| format!("{} {:.1} ms", c.name, per[&c.name].median * 1e3)).collect();
+        let per: BTreeMap<String, Stats> = contestants
+            .iter()
+            .zip(samples)
+            .map(|(c, s)| (c.name.clone(), stats(s)))
+            .collect();
+        let line: Vec<String> = contestants
+            .iter()
+            .map(|c| format!("{} {:.1} ms", c.name, per[&c.name].median * 1e3))
+            .collect();
         println!("    {}", line.join(", "));
         results.wall.insert(w.name.clone(), per);
     }
     if opts.callgrind && target.runner.is_empty() {
         let small = [
-            ("pure int loop, M=300,000", vec![path(bench, "pure_int.py"), "300000".to_string()]),
-            ("dynamic attribute/dispatch, M=100,000", vec![path(bench, "dynamic.py"), "100000".to_string()]),
-            ("start-up (M=1)", vec![path(bench, "dynamic.py"), "1".to_string()]),
+            (
+                "pure int loop, M=300,000",
+                vec![path(bench, "pure_int.py"), "300000".to_string()],
+            ),
+            (
+                "dynamic attribute/dispatch, M=100,000",
+                vec![path(bench, "dynamic.py"), "100000".to_string()],
+            ),
+            (
+                "start-up (M=1)",
+                vec![path(bench, "dynamic.py"), "1".to_string()],
+            ),
         ];
         for (name, args) in small {
             note(format!("callgrind: {name}"));
@@ -178,9 +272,15 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<()> {
         }
     }
 
-    let out = ctx.root.join("target/bench").join(format!("{}-{}", target.name, recipe.version));
+    let out = ctx
+        .root
+        .join("target/bench")
+        .join(format!("{}-{}", target.name, recipe.version));
     std::fs::create_dir_all(&out)?;
-    std::fs::write(out.join("results.json"), serde_json::to_string_pretty(&results)?)?;
+    std::fs::write(
+        out.join("results.json"),
+        serde_json::to_string_pretty(&results)?,
+    )?;
     let md = markdown(&results, opts);
     std::fs::write(out.join("results.md"), &md)?;
     std::fs::write(out.join("sweep.svg"), sweep_svg(&results))?;
@@ -198,10 +298,20 @@ fn check_outputs_agree(contestants: &[Contestant], w: &Workload, cwd: &Path) -> 
     let mut first: Option<(String, Vec<u8>)> = None;
     for c in contestants {
         let out = corpus::run(&c.interp, &w.args, b"", cwd)?;
-        ensure!(out.status == Some(0), "{} failed on {}: {}", c.name, w.name, String::from_utf8_lossy(&out.stderr));
+        ensure!(
+            out.status == Some(0),
+            "{} failed on {}: {}",
+            c.name,
+            w.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
         match &first {
             None => first = Some((c.name.clone(), out.stdout)),
-            Some((name, stdout)) if *stdout != out.stdout => bail!("{} and {name} print different results for {}", c.name, w.name),
+            Some((name, stdout)) if *stdout != out.stdout => bail!(
+                "{} and {name} print different results for {}",
+                c.name,
+                w.name
+            ),
             _ => {}
         }
     }
@@ -210,9 +320,17 @@ fn check_outputs_agree(contestants: &[Contestant], w: &Workload, cwd: &Path) -> 
 
 fn time_once(interp: &Interp, args: &[String], cwd: &Path) -> Result<f64> {
     let mut cmd = interp.command();
-    cmd.args(args).current_dir(cwd).env_clear().envs(corpus::clean_env()).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    cmd.args(args)
+        .current_dir(cwd)
+        .env_clear()
+        .envs(corpus::clean_env())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     let start = Instant::now();
-    let status = cmd.status().with_context(|| format!("running {}", interp.exe))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("running {}", interp.exe))?;
     let secs = start.elapsed().as_secs_f64();
     ensure!(status.success(), "{} exited with {status}", interp.exe);
     Ok(secs)
@@ -231,26 +349,51 @@ fn instructions(interp: &Interp, args: &[String], cwd: &Path) -> Result<u64> {
         .output()
         .context("running valgrind (apt-get install valgrind)")?;
     let text = String::from_utf8_lossy(&out.stderr);
-    let line = text.lines().find(|l| l.contains("Collected :")).with_context(|| format!("no callgrind total for {}: {text}", interp.exe))?;
+    let line = text
+        .lines()
+        .find(|l| l.contains("Collected :"))
+        .with_context(|| format!("no callgrind total for {}: {text}", interp.exe))?;
     Ok(line.rsplit(':').next().unwrap_or_default().trim().parse()?)
 }
 
 fn stats(mut s: Vec<f64>) -> Stats {
     s.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let n = s.len();
-    let median = if n % 2 == 1 { s[n / 2] } else { (s[n / 2 - 1] + s[n / 2]) / 2.0 };
-    Stats { median, min: s[0], max: s[n - 1], samples: s }
+    let median = if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    };
+    Stats {
+        median,
+        min: s[0],
+        max: s[n - 1],
+        samples: s,
+    }
 }
 
 fn machine(ctx: &Ctx, target: &str, version: &str) -> BTreeMap<String, String> {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_default();
-    let kernel = Command::new("uname").arg("-sr").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
+    let kernel = Command::new("uname")
+        .arg("-sr")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
     BTreeMap::from([
         ("cpu".to_string(), cpu),
-        ("cpus".to_string(), std::thread::available_parallelism().map_or(0, |n| n.get()).to_string()),
+        (
+            "cpus".to_string(),
+            std::thread::available_parallelism()
+                .map_or(0, |n| n.get())
+                .to_string(),
+        ),
         ("kernel".to_string(), kernel),
         ("target".to_string(), target.to_string()),
         ("cpython".to_string(), version.to_string()),
@@ -260,8 +403,16 @@ fn machine(ctx: &Ctx, target: &str, version: &str) -> BTreeMap<String, String> {
 
 fn markdown(r: &Results, opts: &Options) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "## Benchmark: CPython {} on {}", r.machine["cpython"], r.machine["target"]);
-    let _ = writeln!(s, "\nWhole-process wall time, median of {} runs after {} warm-ups, contestants interleaved; ratio to **{}** (lower is faster).", opts.runs, opts.warmups, r.reference);
+    let _ = writeln!(
+        s,
+        "## Benchmark: CPython {} on {}",
+        r.machine["cpython"], r.machine["target"]
+    );
+    let _ = writeln!(
+        s,
+        "\nWhole-process wall time, median of {} runs after {} warm-ups, contestants interleaved; ratio to **{}** (lower is faster).",
+        opts.runs, opts.warmups, r.reference
+    );
     if let Some(e) = &r.emulated {
         let _ = writeln!(s, "\n**{e}.**");
     }
@@ -270,21 +421,52 @@ fn markdown(r: &Results, opts: &Options) -> String {
     let _ = writeln!(s, "|---|{}", "---|".repeat(names.len()));
     for (w, per) in &r.wall {
         let base = per[&r.reference].median;
-        let cells: Vec<String> = names.iter().map(|n| format!("{:.3}", per[*n].median / base)).collect();
+        let cells: Vec<String> = names
+            .iter()
+            .map(|n| format!("{:.3}", per[*n].median / base))
+            .collect();
         let _ = writeln!(s, "| {w} | {} |", cells.join(" | "));
     }
-    let _ = writeln!(s, "\nMedians in milliseconds (min-max):\n\n| workload | {} |", names.join(" | "));
+    let _ = writeln!(
+        s,
+        "\nMedians in milliseconds (min-max):\n\n| workload | {} |",
+        names.join(" | ")
+    );
     let _ = writeln!(s, "|---|{}", "---|".repeat(names.len()));
     for (w, per) in &r.wall {
-        let cells: Vec<String> = names.iter().map(|n| format!("{:.1} ({:.1}-{:.1})", per[*n].median * 1e3, per[*n].min * 1e3, per[*n].max * 1e3)).collect();
+        let cells: Vec<String> = names
+            .iter()
+            .map(|n| {
+                format!(
+                    "{:.1} ({:.1}-{:.1})",
+                    per[*n].median * 1e3,
+                    per[*n].min * 1e3,
+                    per[*n].max * 1e3
+                )
+            })
+            .collect();
         let _ = writeln!(s, "| {w} | {} |", cells.join(" | "));
     }
     if !r.instructions.is_empty() {
-        let _ = writeln!(s, "\nInstructions (valgrind --tool=callgrind, whole process), ratio to {}:\n\n| workload | {} |", r.reference, names.join(" | "));
+        let _ = writeln!(
+            s,
+            "\nInstructions (valgrind --tool=callgrind, whole process), ratio to {}:\n\n| workload | {} |",
+            r.reference,
+            names.join(" | ")
+        );
         let _ = writeln!(s, "|---|{}", "---|".repeat(names.len()));
         for (w, per) in &r.instructions {
             let base = per[&r.reference] as f64;
-            let cells: Vec<String> = names.iter().map(|n| format!("{:.3} ({:.1} M)", per[*n] as f64 / base, per[*n] as f64 / 1e6)).collect();
+            let cells: Vec<String> = names
+                .iter()
+                .map(|n| {
+                    format!(
+                        "{:.3} ({:.1} M)",
+                        per[*n] as f64 / base,
+                        per[*n] as f64 / 1e6
+                    )
+                })
+                .collect();
             let _ = writeln!(s, "| {w} | {} |", cells.join(" | "));
         }
     }
@@ -292,44 +474,120 @@ fn markdown(r: &Results, opts: &Options) -> String {
     for c in &r.contestants {
         let _ = writeln!(s, "- {}: {} ({})", c.name, c.interp.exe, c.describe);
     }
-    let _ = writeln!(s, "\nMachine: {}", r.machine.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "));
+    let _ = writeln!(
+        s,
+        "\nMachine: {}",
+        r.machine
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     s
 }
 
 /// The amortisation sweep as a line chart: ratio to the reference against log10(M).
 fn sweep_svg(r: &Results) -> String {
     let (w, h, left, right, top, bottom) = (640.0, 400.0, 60.0, 20.0, 30.0, 50.0);
-    let points: Vec<(u64, &BTreeMap<String, Stats>)> = SWEEP.iter().filter_map(|m| r.wall.get(&format!("sweep M={m}")).map(|p| (*m, p))).collect();
-    let series: Vec<&Contestant> = r.contestants.iter().filter(|c| c.name != r.reference).collect();
-    let ratios: Vec<f64> = points.iter().flat_map(|(_, p)| series.iter().map(|c| p[&c.name].median / p[&r.reference].median)).collect();
+    let points: Vec<(u64, &BTreeMap<String, Stats>)> = SWEEP
+        .iter()
+        .filter_map(|m| r.wall.get(&format!("sweep M={m}")).map(|p| (*m, p)))
+        .collect();
+    let series: Vec<&Contestant> = r
+        .contestants
+        .iter()
+        .filter(|c| c.name != r.reference)
+        .collect();
+    let ratios: Vec<f64> = points
+        .iter()
+        .flat_map(|(_, p)| {
+            series
+                .iter()
+                .map(|c| p[&c.name].median / p[&r.reference].median)
+        })
+        .collect();
     let ymax = ratios.iter().cloned().fold(1.1f64, f64::max) * 1.05;
     let ymin = ratios.iter().cloned().fold(0.9f64, f64::min) * 0.95;
     let x = |m: u64| left + (m as f64).log10() / 6.0 * (w - left - right);
     let y = |v: f64| top + (ymax - v) / (ymax - ymin) * (h - top - bottom);
     let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"];
-    let mut s = format!(r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">"#);
-    let _ = write!(s, r#"<rect width="{w}" height="{h}" fill="white"/><text x="{}" y="18" text-anchor="middle">Start-up amortisation: whole-process time relative to {} (dynamic workload)</text>"#, w / 2.0, r.reference);
-    let _ = write!(s, r#"<line x1="{left}" y1="{}" x2="{}" y2="{}" stroke="gray" stroke-dasharray="4"/>"#, y(1.0), w - right, y(1.0));
+    let mut s = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = write!(
+        s,
+        r#"<rect width="{w}" height="{h}" fill="white"/><text x="{}" y="18" text-anchor="middle">Start-up amortisation: whole-process time relative to {} (dynamic workload)</text>"#,
+        w / 2.0,
+        r.reference
+    );
+    let _ = write!(
+        s,
+        r#"<line x1="{left}" y1="{}" x2="{}" y2="{}" stroke="gray" stroke-dasharray="4"/>"#,
+        y(1.0),
+        w - right,
+        y(1.0)
+    );
     for k in 0..=6u32 {
         let m = 10u64.pow(k);
-        let _ = write!(s, r#"<text x="{}" y="{}" text-anchor="middle">10^{k}</text>"#, x(m), h - bottom + 18.0);
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="middle">10^{k}</text>"#,
+            x(m),
+            h - bottom + 18.0
+        );
     }
-    let _ = write!(s, r#"<text x="{}" y="{}" text-anchor="middle">iterations M</text>"#, w / 2.0, h - 8.0);
+    let _ = write!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="middle">iterations M</text>"#,
+        w / 2.0,
+        h - 8.0
+    );
     let steps = 5;
     for i in 0..=steps {
         let v = ymin + (ymax - ymin) * i as f64 / steps as f64;
-        let _ = write!(s, r#"<text x="{}" y="{}" text-anchor="end">{v:.2}</text>"#, left - 6.0, y(v) + 4.0);
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="end">{v:.2}</text>"#,
+            left - 6.0,
+            y(v) + 4.0
+        );
     }
-    let _ = write!(s, r#"<line x1="{left}" y1="{top}" x2="{left}" y2="{}" stroke="black"/><line x1="{left}" y1="{}" x2="{}" y2="{}" stroke="black"/>"#, h - bottom, h - bottom, w - right, h - bottom);
+    let _ = write!(
+        s,
+        r#"<line x1="{left}" y1="{top}" x2="{left}" y2="{}" stroke="black"/><line x1="{left}" y1="{}" x2="{}" y2="{}" stroke="black"/>"#,
+        h - bottom,
+        h - bottom,
+        w - right,
+        h - bottom
+    );
     for (ci, c) in series.iter().enumerate() {
         let color = colors[ci % colors.len()];
-        let pts: Vec<String> = points.iter().map(|(m, p)| format!("{:.1},{:.1}", x(*m), y(p[&c.name].median / p[&r.reference].median))).collect();
-        let _ = write!(s, r#"<polyline fill="none" stroke="{color}" stroke-width="2" points="{}"/>"#, pts.join(" "));
+        let pts: Vec<String> = points
+            .iter()
+            .map(|(m, p)| {
+                format!(
+                    "{:.1},{:.1}",
+                    x(*m),
+                    y(p[&c.name].median / p[&r.reference].median)
+                )
+            })
+            .collect();
+        let _ = write!(
+            s,
+            r#"<polyline fill="none" stroke="{color}" stroke-width="2" points="{}"/>"#,
+            pts.join(" ")
+        );
         for pt in &pts {
             let (px, py) = pt.split_once(',').unwrap();
             let _ = write!(s, r#"<circle cx="{px}" cy="{py}" r="3" fill="{color}"/>"#);
         }
-        let _ = write!(s, r#"<text x="{}" y="{}" fill="{color}">{}</text>"#, left + 10.0, top + 16.0 + 16.0 * ci as f64, c.name);
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}" fill="{color}">{}</text>"#,
+            left + 10.0,
+            top + 16.0 + 16.0 * ci as f64,
+            c.name
+        );
     }
     s.push_str("</svg>\n");
     s

@@ -18,11 +18,18 @@ pub fn ensure(ctx: &Ctx, recipe: &Recipe, tarball: &Path) -> Result<PathBuf> {
     fs::create_dir_all(dir.parent().unwrap())?;
     let lock = fs::File::create(dir.with_extension("lock"))?;
     if lock.try_lock().is_err() {
-        progress::note(format!("build python {}: another build is making it; waiting", recipe.version));
+        progress::note(format!(
+            "build python {}: another build is making it; waiting",
+            recipe.version
+        ));
         lock.lock()?;
     }
     if dir.join(".complete").is_file() && python.is_file() {
-        progress::note(format!("build python {}: reusing {}", recipe.version, python.display()));
+        progress::note(format!(
+            "build python {}: reusing {}",
+            recipe.version,
+            python.display()
+        ));
         return Ok(python);
     }
     if dir.exists() {
@@ -35,13 +42,24 @@ pub fn ensure(ctx: &Ctx, recipe: &Recipe, tarball: &Path) -> Result<PathBuf> {
     fs::create_dir_all(&build)?;
     let log = dir.join("build-python.log");
     let mut configure = Command::new("sh");
-    configure.arg(src.join("configure")).args(["--prefix=/pysysroot-build-python", "--without-ensurepip"]).current_dir(&build);
+    configure
+        .arg(src.join("configure"))
+        .args(["--prefix=/pysysroot-build-python", "--without-ensurepip"])
+        .current_dir(&build);
     scrub_env(&mut configure, &epoch);
-    progress::run_logged(&format!("build python {}: configure", recipe.version), &mut configure, &log)?;
+    progress::run_logged(
+        &format!("build python {}: configure", recipe.version),
+        &mut configure,
+        &log,
+    )?;
     let mut make = Command::new("make");
     make.arg(format!("-j{}", ctx.jobs)).current_dir(&build);
     scrub_env(&mut make, &epoch);
-    progress::run_logged(&format!("build python {}: make", recipe.version), &mut make, &log)?;
+    progress::run_logged(
+        &format!("build python {}: make", recipe.version),
+        &mut make,
+        &log,
+    )?;
     fs::write(dir.join(".complete"), &recipe.version)?;
     Ok(python)
 }

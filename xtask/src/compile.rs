@@ -66,7 +66,14 @@ impl Build<'_> {
     pub fn configure(&self) -> Result<Configured> {
         fs::create_dir_all(&self.dir)?;
         let mut args = vec![format!("--prefix={PREFIX}")];
-        args.push(if self.flavor == Flavor::Shared { "--enable-shared" } else { "--disable-shared" }.into());
+        args.push(
+            if self.flavor == Flavor::Shared {
+                "--enable-shared"
+            } else {
+                "--disable-shared"
+            }
+            .into(),
+        );
         if self.pgo {
             args.push("--enable-optimizations".into());
         }
@@ -74,15 +81,22 @@ impl Build<'_> {
             args.push("--with-lto".into());
         }
         if self.target.cross {
-            let bp = self.build_python.as_ref().context("a cross build needs a build python")?;
+            let bp = self
+                .build_python
+                .as_ref()
+                .context("a cross build needs a build python")?;
             args.push(format!("--build={}", build_triple(&self.src)?));
             args.push(format!("--host={}", self.target.host));
             args.push(format!("--with-build-python={}", bp.display()));
         }
         args.extend(self.recipe.configure_args_for(&self.target.name));
-        args.extend(crate::deps::expand(&self.target.configure.args, &self.vars)?);
+        args.extend(crate::deps::expand(
+            &self.target.configure.args,
+            &self.vars,
+        )?);
         for dep in self.deps {
-            let vars = BTreeMap::from([("prefix".to_string(), vec![dep.prefix.display().to_string()])]);
+            let vars =
+                BTreeMap::from([("prefix".to_string(), vec![dep.prefix.display().to_string()])]);
             args.extend(crate::deps::expand(&dep.dep.configure_args, &vars)?);
         }
 
@@ -101,7 +115,15 @@ impl Build<'_> {
             pkgconfig.push(dep.prefix.join("lib/pkgconfig").display().to_string());
         }
         env.insert("CPPFLAGS".into(), cppflags.join(" "));
-        env.insert("LDFLAGS".into(), ldflags.iter().map(|f| for_makefile(f)).chain(libdirs).collect::<Vec<_>>().join(" "));
+        env.insert(
+            "LDFLAGS".into(),
+            ldflags
+                .iter()
+                .map(|f| for_makefile(f))
+                .chain(libdirs)
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
         // Only our libraries: the host's .pc files must not leak into a hermetic build.
         env.insert("PKG_CONFIG_LIBDIR".into(), pkgconfig.join(":"));
         env.insert("PKG_CONFIG_PATH".into(), String::new());
@@ -111,13 +133,19 @@ impl Build<'_> {
             env.insert(format!("py_cv_module_{module}"), "n/a".into());
         }
         for (k, v) in &self.target.configure.env {
-            env.insert(k.clone(), crate::deps::expand(std::slice::from_ref(v), &self.vars)?.join(" "));
+            env.insert(
+                k.clone(),
+                crate::deps::expand(std::slice::from_ref(v), &self.vars)?.join(" "),
+            );
         }
 
         self.write_setup_local()?;
 
         let mut cmd = Command::new("sh");
-        cmd.arg(self.src.join("configure")).args(&args).current_dir(&self.dir).envs(&env);
+        cmd.arg(self.src.join("configure"))
+            .args(&args)
+            .current_dir(&self.dir)
+            .envs(&env);
         scrub_env(&mut cmd, &self.epoch);
         progress::run_logged("configure", &mut cmd, &self.log("1-configure"))?;
         self.check_planned_modules()?;
@@ -129,8 +157,12 @@ impl Build<'_> {
     fn check_planned_modules(&self) -> Result<()> {
         let planned = make_var(&self.dir, "MODBUILT_NAMES")?;
         let planned: Vec<&str> = planned.split_whitespace().collect();
-        let dropped: Vec<String> =
-            self.recipe.builtin_for(&self.target.name).into_iter().filter(|m| !planned.contains(&m.as_str())).collect();
+        let dropped: Vec<String> = self
+            .recipe
+            .builtin_for(&self.target.name)
+            .into_iter()
+            .filter(|m| !planned.contains(&m.as_str()))
+            .collect();
         if !dropped.is_empty() {
             bail!(
                 "configure will not build {} (see the checks for them in {}); fix the C library or \
@@ -150,7 +182,10 @@ impl Build<'_> {
         for line in &self.recipe.setup_local {
             let mut line = line.clone();
             for dep in self.deps {
-                line = line.replace(&format!("{{{}}}", dep.dep.name), &dep.prefix.display().to_string());
+                line = line.replace(
+                    &format!("{{{}}}", dep.dep.name),
+                    &dep.prefix.display().to_string(),
+                );
             }
             text.push_str(&line);
             text.push('\n');
@@ -167,7 +202,9 @@ impl Build<'_> {
 
     fn make(&self, step: &str, log: &str, targets: &[&str]) -> Result<()> {
         let mut cmd = Command::new("make");
-        cmd.arg(format!("-j{}", self.jobs)).args(targets).current_dir(&self.dir);
+        cmd.arg(format!("-j{}", self.jobs))
+            .args(targets)
+            .current_dir(&self.dir);
         scrub_env(&mut cmd, &self.epoch);
         progress::run_logged(step, &mut cmd, &self.log(log))
     }
@@ -178,18 +215,33 @@ impl Build<'_> {
             self.make("build", "2-build", &[])?;
             return Ok(None);
         }
-        self.make("PGO 1/3: instrumented build", "2-build-instrumented", &["profile-gen-stamp"])?;
+        self.make(
+            "PGO 1/3: instrumented build",
+            "2-build-instrumented",
+            &["profile-gen-stamp"],
+        )?;
         let profile = self.run_profile_task()?;
         // What `profile-run-stamp` does after the task, minus the task itself.
         let mut clean = Command::new("make");
         clean.arg("clean-retain-profile").current_dir(&self.dir);
         scrub_env(&mut clean, &self.epoch);
-        progress::run_logged("PGO: keep the profile, drop the instrumented objects", &mut clean, &self.log("4-clean-retain-profile"))?;
+        progress::run_logged(
+            "PGO: keep the profile, drop the instrumented objects",
+            &mut clean,
+            &self.log("4-clean-retain-profile"),
+        )?;
         fs::write(self.dir.join("profile-run-stamp"), "")?;
-        self.make("PGO 3/3: optimised build", "5-build-optimized", &["profile-opt"])?;
+        self.make(
+            "PGO 3/3: optimised build",
+            "5-build-optimized",
+            &["profile-opt"],
+        )?;
         let log = fs::read_to_string(self.log("5-build-optimized"))?;
         if !log.contains("-fprofile-use") && !log.contains("-fprofile-instr-use") {
-            bail!("the optimised build did not use the profile (no -fprofile-use in {})", self.log("5-build-optimized").display());
+            bail!(
+                "the optimised build did not use the profile (no -fprofile-use in {})",
+                self.log("5-build-optimized").display()
+            );
         }
         Ok(Some(profile))
     }
@@ -211,7 +263,13 @@ impl Build<'_> {
         let start = Instant::now();
         let log = self.log("3-profile-task");
         let status = progress::run_logged_status("PGO 2/3: profile task", &mut cmd, &log)?;
-        profile_outcome(&self.dir, &self.recipe.pgo, status.code().unwrap_or(-1), start.elapsed().as_secs_f64(), &log)
+        profile_outcome(
+            &self.dir,
+            &self.recipe.pgo,
+            status.code().unwrap_or(-1),
+            start.elapsed().as_secs_f64(),
+            &log,
+        )
     }
 }
 
@@ -222,7 +280,13 @@ impl Build<'_> {
 /// recorded in the manifest instead. But a task that crashed before running its workload
 /// (no completion marker in its log), or that wrote no profile data, would silently produce an
 /// unoptimised build: that stops the build.
-fn profile_outcome(dir: &Path, pgo: &crate::recipe::Pgo, exit_status: i32, seconds: f64, log: &Path) -> Result<ProfileRun> {
+fn profile_outcome(
+    dir: &Path,
+    pgo: &crate::recipe::Pgo,
+    exit_status: i32,
+    seconds: f64,
+    log: &Path,
+) -> Result<ProfileRun> {
     let text = fs::read_to_string(log).unwrap_or_default();
     if exit_status != 0 && !text.contains(&pgo.completed) {
         bail!(
@@ -235,7 +299,11 @@ fn profile_outcome(dir: &Path, pgo: &crate::recipe::Pgo, exit_status: i32, secon
     let profile_files = walkdir::WalkDir::new(dir)
         .into_iter()
         .filter_map(|e| e.ok())
-        .filter(|e| e.path().extension().is_some_and(|x| x == "gcda" || x == "profraw"))
+        .filter(|e| {
+            e.path()
+                .extension()
+                .is_some_and(|x| x == "gcda" || x == "profraw")
+        })
         .count();
     if profile_files == 0 {
         bail!(
@@ -258,19 +326,36 @@ fn profile_outcome(dir: &Path, pgo: &crate::recipe::Pgo, exit_status: i32, secon
             log.display()
         );
     }
-    Ok(ProfileRun { task: pgo.task.clone(), exit_status, profile_files, seconds })
+    Ok(ProfileRun {
+        task: pgo.task.clone(),
+        exit_status,
+        profile_files,
+        seconds,
+    })
 }
 
 /// A flag as it must be written into a Makefile variable that make then hands to the shell:
 /// `$ORIGIN` survives as `'$$ORIGIN'`. Flags without `$` are unchanged.
 fn for_makefile(flag: &str) -> String {
-    if flag.contains('$') { format!("'{}'", flag.replace('$', "$$")) } else { flag.to_string() }
+    if flag.contains('$') {
+        format!("'{}'", flag.replace('$', "$$"))
+    } else {
+        flag.to_string()
+    }
 }
 
 /// A make variable's value as the build's Makefile computes it.
 pub fn make_var(build_dir: &Path, name: &str) -> Result<String> {
     let out = Command::new("make")
-        .args(["--no-print-directory", "-s", "-f", "Makefile", "-f", "-", "xtask-print-var"])
+        .args([
+            "--no-print-directory",
+            "-s",
+            "-f",
+            "Makefile",
+            "-f",
+            "-",
+            "xtask-print-var",
+        ])
         .current_dir(build_dir)
         .env_remove("MAKEFLAGS")
         .stdin(std::process::Stdio::piped())
@@ -279,26 +364,46 @@ pub fn make_var(build_dir: &Path, name: &str) -> Result<String> {
         .spawn()
         .and_then(|mut child| {
             use std::io::Write;
-            child.stdin.take().unwrap().write_all(format!("xtask-print-var:\n\t@echo '$({name})'\n").as_bytes())?;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(format!("xtask-print-var:\n\t@echo '$({name})'\n").as_bytes())?;
             child.wait_with_output()
         })
         .with_context(|| format!("reading {name} from {}/Makefile", build_dir.display()))?;
     if !out.status.success() {
-        bail!("make could not print {name}: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "make could not print {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// The build machine's GNU triple, as CPython's own config.guess reports it.
 fn build_triple(src: &Path) -> Result<String> {
-    let out = Command::new("sh").arg(src.join("config.guess")).output().context("running config.guess")?;
+    let out = Command::new("sh")
+        .arg(src.join("config.guess"))
+        .output()
+        .context("running config.guess")?;
     Ok(String::from_utf8(out.stdout)?.trim().to_string())
 }
 
 /// Variables from the user's shell that would silently change a hermetic build; the
 /// source's date for reproducible timestamps.
 pub fn scrub_env(cmd: &mut Command, epoch: &str) {
-    for var in ["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONSAFEPATH", "CFLAGS_NODIST", "LDFLAGS_NODIST"] {
+    for var in [
+        "MAKEFLAGS",
+        "MFLAGS",
+        "MAKELEVEL",
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "PYTHONSTARTUP",
+        "PYTHONSAFEPATH",
+        "CFLAGS_NODIST",
+        "LDFLAGS_NODIST",
+    ] {
         cmd.env_remove(var);
     }
     cmd.env("SOURCE_DATE_EPOCH", epoch);
@@ -311,7 +416,10 @@ mod tests {
 
     #[test]
     fn dollar_flags_survive_make_and_the_shell() {
-        assert_eq!(for_makefile("-Wl,-rpath,$ORIGIN/../lib"), "'-Wl,-rpath,$$ORIGIN/../lib'");
+        assert_eq!(
+            for_makefile("-Wl,-rpath,$ORIGIN/../lib"),
+            "'-Wl,-rpath,$$ORIGIN/../lib'"
+        );
         assert_eq!(for_makefile("-no-pie"), "-no-pie");
     }
 
@@ -321,11 +429,16 @@ mod tests {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(dir.join("Objects")).unwrap();
         let log = dir.join("profile.log");
-        let pgo = crate::recipe::Pgo { task: vec!["-m".into(), "test".into(), "--pgo".into()], completed: "Total duration:".into() };
+        let pgo = crate::recipe::Pgo {
+            task: vec!["-m".into(), "test".into(), "--pgo".into()],
+            completed: "Total duration:".into(),
+        };
         let finished = "0:05:01 load avg: 1.9 [12/44/1] test_generators failed (1 failure)\n\nTotal duration: 5 min 40 sec\n";
         fs::write(&log, finished).unwrap();
 
-        let err = profile_outcome(&dir, &pgo, 0, 1.0, &log).unwrap_err().to_string();
+        let err = profile_outcome(&dir, &pgo, 0, 1.0, &log)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("wrote no profile data"), "{err}");
 
         // A test failed, but the task ran to the end and wrote its profile: carry on.
@@ -335,7 +448,9 @@ mod tests {
 
         // It crashed at start-up (a missing module): the start-up profile must not be used.
         fs::write(&log, "ModuleNotFoundError: No module named 'math'\n").unwrap();
-        let err = profile_outcome(&dir, &pgo, 1, 1.0, &log).unwrap_err().to_string();
+        let err = profile_outcome(&dir, &pgo, 1, 1.0, &log)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("without running to the end"), "{err}");
         fs::remove_dir_all(&dir).unwrap();
     }

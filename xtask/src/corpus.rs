@@ -36,8 +36,10 @@ struct CorpusFile {
 
 pub fn load(dir: &Path) -> Result<Vec<Program>> {
     let path = dir.join("corpus.toml");
-    let file: CorpusFile = toml::from_str(&std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?)
-        .with_context(|| format!("parsing {}", path.display()))?;
+    let file: CorpusFile = toml::from_str(
+        &std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?,
+    )
+    .with_context(|| format!("parsing {}", path.display()))?;
     for p in &file.program {
         if !dir.join(&p.file).is_file() {
             bail!("{} lists {}, which does not exist", path.display(), p.file);
@@ -102,9 +104,16 @@ pub fn clean_env() -> Vec<(String, String)> {
 
 pub fn run(interp: &Interp, args: &[String], stdin: &[u8], cwd: &Path) -> Result<Outcome> {
     let mut cmd = interp.command();
-    cmd.args(args).current_dir(cwd).env_clear().envs(clean_env());
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().with_context(|| format!("starting {}", interp.exe))?;
+    cmd.args(args)
+        .current_dir(cwd)
+        .env_clear()
+        .envs(clean_env());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("starting {}", interp.exe))?;
     let mut pipe = child.stdin.take().expect("stdin is piped");
     let input = stdin.to_vec();
     let writer = std::thread::spawn(move || {
@@ -112,22 +121,42 @@ pub fn run(interp: &Interp, args: &[String], stdin: &[u8], cwd: &Path) -> Result
     });
     let out = child.wait_with_output()?;
     let _ = writer.join();
-    Ok(Outcome { stdout: out.stdout, stderr: out.stderr, status: out.status.code() })
+    Ok(Outcome {
+        stdout: out.stdout,
+        stderr: out.stderr,
+        status: out.status.code(),
+    })
 }
 
 /// A readable description of how two outcomes differ, naming each side.
 pub fn diff(a: &Outcome, b: &Outcome, (la, lb): (&str, &str)) -> String {
     let mut s = String::new();
     if a.status != b.status {
-        s.push_str(&format!("  exit status: {la} {:?}, {lb} {:?}\n", a.status, b.status));
+        s.push_str(&format!(
+            "  exit status: {la} {:?}, {lb} {:?}\n",
+            a.status, b.status
+        ));
     }
-    for (name, x, y) in [("stdout", &a.stdout, &b.stdout), ("stderr", &a.stderr, &b.stderr)] {
+    for (name, x, y) in [
+        ("stdout", &a.stdout, &b.stdout),
+        ("stderr", &a.stderr, &b.stderr),
+    ] {
         if x != y {
-            let at = x.iter().zip(y.iter()).position(|(p, q)| p != q).unwrap_or(x.len().min(y.len()));
+            let at = x
+                .iter()
+                .zip(y.iter())
+                .position(|(p, q)| p != q)
+                .unwrap_or(x.len().min(y.len()));
             let line = x[..at].iter().filter(|&&c| c == b'\n').count() + 1;
             let show = |v: &[u8]| {
-                let start = v[..at.min(v.len())].iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
-                let end = v[start..].iter().position(|&c| c == b'\n').map_or(v.len(), |p| start + p);
+                let start = v[..at.min(v.len())]
+                    .iter()
+                    .rposition(|&c| c == b'\n')
+                    .map_or(0, |p| p + 1);
+                let end = v[start..]
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .map_or(v.len(), |p| start + p);
                 String::from_utf8_lossy(&v[start..end]).into_owned()
             };
             s.push_str(&format!(
@@ -155,9 +184,22 @@ pub struct Report {
 }
 
 /// Runs every corpus program (and CLI case) with both interpreters and compares.
-pub fn check(corpus_dir: &Path, reference: &Interp, isolate: &Interp, target: &str, builtin: &[String], cases: &[Case]) -> Result<Report> {
-    let mut report =
-        Report { passed: 0, total: 0, skipped: Vec::new(), failures: Vec::new(), outcomes: BTreeMap::new(), platform_specific: Vec::new() };
+pub fn check(
+    corpus_dir: &Path,
+    reference: &Interp,
+    isolate: &Interp,
+    target: &str,
+    builtin: &[String],
+    cases: &[Case],
+) -> Result<Report> {
+    let mut report = Report {
+        passed: 0,
+        total: 0,
+        skipped: Vec::new(),
+        failures: Vec::new(),
+        outcomes: BTreeMap::new(),
+        platform_specific: Vec::new(),
+    };
     let mut all: Vec<Case> = Vec::new();
     for p in load(corpus_dir)? {
         if let Some(why) = p.skip.get(target) {
@@ -165,7 +207,10 @@ pub fn check(corpus_dir: &Path, reference: &Interp, isolate: &Interp, target: &s
             continue;
         }
         if let Some(missing) = p.needs.iter().find(|m| !builtin.contains(m)) {
-            report.skipped.push((p.file.clone(), format!("needs {missing}, absent on {target}")));
+            report.skipped.push((
+                p.file.clone(),
+                format!("needs {missing}, absent on {target}"),
+            ));
             continue;
         }
         if p.platform_specific {
@@ -173,7 +218,12 @@ pub fn check(corpus_dir: &Path, reference: &Interp, isolate: &Interp, target: &s
         }
         let mut args = vec![p.file.clone()];
         args.extend(p.args.iter().cloned());
-        all.push(Case { name: p.file.clone(), args, stdin: Vec::new(), exit: Some(p.exit) });
+        all.push(Case {
+            name: p.file.clone(),
+            args,
+            stdin: Vec::new(),
+            exit: Some(p.exit),
+        });
     }
     all.extend(cases.iter().cloned());
     for case in &all {
@@ -184,13 +234,28 @@ pub fn check(corpus_dir: &Path, reference: &Interp, isolate: &Interp, target: &s
             && a.status != Some(want)
         {
             // The corpus documents what python3 does; a drift there is a corpus bug, not a pass.
-            println!("  FAIL  {}: python3 exited with {:?}, corpus.toml says {want}\n{}", case.name, a.status, String::from_utf8_lossy(&a.stderr));
+            println!(
+                "  FAIL  {}: python3 exited with {:?}, corpus.toml says {want}\n{}",
+                case.name,
+                a.status,
+                String::from_utf8_lossy(&a.stderr)
+            );
             report.failures.push(case.name.clone());
         } else if a == b {
             report.passed += 1;
-            println!("  ok    {:40} exit {:?}, {} bytes out, {} bytes err", case.name, a.status, a.stdout.len(), a.stderr.len());
+            println!(
+                "  ok    {:40} exit {:?}, {} bytes out, {} bytes err",
+                case.name,
+                a.status,
+                a.stdout.len(),
+                a.stderr.len()
+            );
         } else {
-            println!("  DIFF  {}\n{}", case.name, diff(&a, &b, ("python3", "isolate")));
+            println!(
+                "  DIFF  {}\n{}",
+                case.name,
+                diff(&a, &b, ("python3", "isolate"))
+            );
             report.failures.push(case.name.clone());
         }
         if case.exit.is_some() && !case.name.starts_with("cli:") {
@@ -218,27 +283,85 @@ pub fn cli_cases(scratch: &Path) -> Result<Vec<Case>> {
     let syntax = scratch.join("syntax_error.py");
     std::fs::write(&syntax, "def broken(:\n    pass\n")?;
     let raises = scratch.join("uncaught.py");
-    std::fs::write(&raises, "def inner(x):\n    return 1 / x\n\ndef outer():\n    return inner(0)\n\nprint('before')\nouter()\n")?;
+    std::fs::write(
+        &raises,
+        "def inner(x):\n    return 1 / x\n\ndef outer():\n    return inner(0)\n\nprint('before')\nouter()\n",
+    )?;
     let argv = scratch.join("argv.py");
-    std::fs::write(&argv, "import sys\nprint(sys.argv)\nprint(sys.flags)\nprint(sys.warnoptions, sys._xoptions)\nprint(sys.dont_write_bytecode)\n")?;
+    std::fs::write(
+        &argv,
+        "import sys\nprint(sys.argv)\nprint(sys.flags)\nprint(sys.warnoptions, sys._xoptions)\nprint(sys.dont_write_bytecode)\n",
+    )?;
     let data = scratch.join("data.json");
-    std::fs::write(&data, r#"{"zeta": [1, 2.5, null], "alpha": {"b": "\u00e9t\u00e9", "a": true}}"#)?;
+    std::fs::write(
+        &data,
+        r#"{"zeta": [1, 2.5, null], "alpha": {"b": "\u00e9t\u00e9", "a": true}}"#,
+    )?;
     let p = |x: &PathBuf| x.display().to_string();
-    let case = |name: &str, args: &[&str]| Case { name: name.into(), args: args.iter().map(|s| s.to_string()).collect(), stdin: Vec::new(), exit: None };
+    let case = |name: &str, args: &[&str]| Case {
+        name: name.into(),
+        args: args.iter().map(|s| s.to_string()).collect(),
+        stdin: Vec::new(),
+        exit: None,
+    };
     Ok(vec![
-        case("cli: missing script", &[&p(&scratch.join("does_not_exist.py"))]),
+        case(
+            "cli: missing script",
+            &[&p(&scratch.join("does_not_exist.py"))],
+        ),
         case("cli: syntax error", &[&p(&syntax)]),
         case("cli: uncaught exception", &[&p(&raises)]),
-        case("cli: -c with exit code", &["-c", "import sys; print('hi', sys.argv); sys.exit(7)"]),
-        case("cli: -c SystemExit message", &["-c", "raise SystemExit('bye')"]),
-        case("cli: -m json.tool", &["-m", "json.tool", "--sort-keys", &p(&data)]),
+        case(
+            "cli: -c with exit code",
+            &["-c", "import sys; print('hi', sys.argv); sys.exit(7)"],
+        ),
+        case(
+            "cli: -c SystemExit message",
+            &["-c", "raise SystemExit('bye')"],
+        ),
+        case(
+            "cli: -m json.tool",
+            &["-m", "json.tool", "--sort-keys", &p(&data)],
+        ),
         case("cli: -m missing module", &["-m", "no_such_module_xyz"]),
-        case("cli: -I -S -E -u -B", &["-I", "-S", "-E", "-u", "-B", &p(&argv), "a", "b c"]),
-        case("cli: -X and -W", &["-X", "utf8", "-X", "dev", "-W", "error::DeprecationWarning", &p(&argv)]),
-        case("cli: -W warning shown", &["-W", "always", "-c", "import warnings; warnings.warn('careful')"]),
+        case(
+            "cli: -I -S -E -u -B",
+            &["-I", "-S", "-E", "-u", "-B", &p(&argv), "a", "b c"],
+        ),
+        case(
+            "cli: -X and -W",
+            &[
+                "-X",
+                "utf8",
+                "-X",
+                "dev",
+                "-W",
+                "error::DeprecationWarning",
+                &p(&argv),
+            ],
+        ),
+        case(
+            "cli: -W warning shown",
+            &[
+                "-W",
+                "always",
+                "-c",
+                "import warnings; warnings.warn('careful')",
+            ],
+        ),
         case("cli: bad option", &["--no-such-option"]),
-        Case { name: "cli: program on stdin".into(), args: vec!["-".into(), "x".into()], stdin: b"import sys\nprint('stdin', sys.argv)\n".to_vec(), exit: Some(0) },
-        Case { name: "cli: no arguments reads stdin".into(), args: vec![], stdin: b"print(6 * 7)\n".to_vec(), exit: Some(0) },
+        Case {
+            name: "cli: program on stdin".into(),
+            args: vec!["-".into(), "x".into()],
+            stdin: b"import sys\nprint('stdin', sys.argv)\n".to_vec(),
+            exit: Some(0),
+        },
+        Case {
+            name: "cli: no arguments reads stdin".into(),
+            args: vec![],
+            stdin: b"print(6 * 7)\n".to_vec(),
+            exit: Some(0),
+        },
         case("cli: --version", &["--version"]),
     ])
 }

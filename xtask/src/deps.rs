@@ -57,7 +57,11 @@ pub enum Build {
         targets: BTreeMap<String, CcExtra>,
     },
     /// The library's own build system: configure, make, install (run in a build directory).
-    Configure { configure: Vec<String>, make: Vec<String>, install: Vec<String> },
+    Configure {
+        configure: Vec<String>,
+        make: Vec<String>,
+        install: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -102,11 +106,20 @@ impl Sources {
     pub fn resolve(deps_dir: &Path, offline: bool) -> Result<Sources> {
         let manifest = deps_dir.join("Cargo.toml");
         let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cmd.args(["metadata", "--format-version", "1", "--locked", "--manifest-path"]).arg(&manifest);
+        cmd.args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--locked",
+            "--manifest-path",
+        ])
+        .arg(&manifest);
         if offline {
             cmd.arg("--offline");
         }
-        let out = cmd.output().context("running cargo metadata for the C library sources")?;
+        let out = cmd
+            .output()
+            .context("running cargo metadata for the C library sources")?;
         if !out.status.success() {
             bail!(
                 "cargo could not fetch the pinned C library sources ({}):\n{}",
@@ -129,7 +142,11 @@ impl Sources {
         let mut map = BTreeMap::new();
         for p in meta.packages {
             if let Some(sum) = lock.checksum(&p.name, &p.version) {
-                let dir = p.manifest_path.parent().context("crate without a directory")?.to_path_buf();
+                let dir = p
+                    .manifest_path
+                    .parent()
+                    .context("crate without a directory")?
+                    .to_path_buf();
                 map.insert(p.name, (p.version, sum, dir));
             }
         }
@@ -142,7 +159,9 @@ impl Sources {
     }
 
     fn get(&self, krate: &str) -> Result<&(String, String, PathBuf)> {
-        self.0.get(krate).with_context(|| format!("crate {krate} is not pinned in recipes/deps/Cargo.toml"))
+        self.0
+            .get(krate)
+            .with_context(|| format!("crate {krate} is not pinned in recipes/deps/Cargo.toml"))
     }
 }
 
@@ -160,18 +179,24 @@ struct LockedPackage {
 
 impl Lockfile {
     fn read(path: &Path) -> Result<Lockfile> {
-        toml::from_str(&fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?)
-            .with_context(|| format!("parsing {}", path.display()))
+        toml::from_str(
+            &fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        )
+        .with_context(|| format!("parsing {}", path.display()))
     }
 
     fn checksum(&self, name: &str, version: &str) -> Option<String> {
-        self.package.iter().find(|p| p.name == name && p.version == version).and_then(|p| p.checksum.clone())
+        self.package
+            .iter()
+            .find(|p| p.name == name && p.version == version)
+            .and_then(|p| p.checksum.clone())
     }
 }
 
 pub fn load(deps_dir: &Path, name: &str) -> Result<Dep> {
     let path = deps_dir.join(format!("{name}.toml"));
-    let text = fs::read_to_string(&path).with_context(|| format!("reading C library recipe {}", path.display()))?;
+    let text = fs::read_to_string(&path)
+        .with_context(|| format!("reading C library recipe {}", path.display()))?;
     let dep: Dep = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
     if dep.name != name {
         bail!("{} declares name {:?}", path.display(), dep.name);
@@ -213,14 +238,21 @@ pub fn build_all(ctx: &Libraries, deps_dir: &Path, sources: &Sources) -> Result<
             .as_bytes(),
         );
         let prefix = ctx.root.join(format!("{name}-{}", &key[..16]));
-        let built = Built { dep: dep.clone(), prefix: prefix.clone(), source_dir: source_dir.clone(), version, checksum };
+        let built = Built {
+            dep: dep.clone(),
+            prefix: prefix.clone(),
+            source_dir: source_dir.clone(),
+            version,
+            checksum,
+        };
         if prefix.join(".complete").is_file() {
             progress::note(format!("{name}: reusing {}", prefix.display()));
         } else {
             let tmp = prefix.with_extension("tmp");
             let _ = fs::remove_dir_all(&tmp);
             fs::create_dir_all(&tmp)?;
-            build_one(ctx, &dep, &source_dir, &tmp).with_context(|| format!("building C library {name} for {}", ctx.target.name))?;
+            build_one(ctx, &dep, &source_dir, &tmp)
+                .with_context(|| format!("building C library {name} for {}", ctx.target.name))?;
             // Prefix-dependent files (pkg-config, libtool archives) must name the final path.
             rewrite_prefix(&tmp, &prefix)?;
             if let Some(pc) = &dep.pkgconfig {
@@ -232,7 +264,10 @@ pub fn build_all(ctx: &Libraries, deps_dir: &Path, sources: &Sources) -> Result<
         }
         for lib in &dep.libs {
             if !built.archive(lib).is_file() {
-                bail!("C library {name} did not produce {}", built.archive(lib).display());
+                bail!(
+                    "C library {name} did not produce {}",
+                    built.archive(lib).display()
+                );
             }
         }
         out.push(built);
@@ -247,12 +282,27 @@ fn build_one(ctx: &Libraries, dep: &Dep, src: &Path, prefix: &Path) -> Result<()
     let log = ctx.root.join("logs").join(format!("{}.log", dep.name));
     let _ = fs::remove_file(&log);
     match &dep.build {
-        Build::Cc { files, exclude, includes, defines, flags, headers, targets } => {
+        Build::Cc {
+            files,
+            exclude,
+            includes,
+            defines,
+            flags,
+            headers,
+            targets,
+        } => {
             let mut args: Vec<String> = ctx.cflags.clone();
             args.push("-fPIC".into());
             args.extend(flags.iter().cloned());
-            args.extend(includes.iter().map(|i| format!("-I{}", src.join(i).display())));
-            let extra = targets.get(&ctx.target.name).map(|t| t.defines.clone()).unwrap_or_default();
+            args.extend(
+                includes
+                    .iter()
+                    .map(|i| format!("-I{}", src.join(i).display())),
+            );
+            let extra = targets
+                .get(&ctx.target.name)
+                .map(|t| t.defines.clone())
+                .unwrap_or_default();
             args.extend(defines.iter().chain(&extra).map(|d| format!("-D{d}")));
             let sources = expand_files(src, files, exclude)?;
             compile_archive(ctx, dep, &sources, &args, &work, &prefix.join("lib"), &log)?;
@@ -260,17 +310,31 @@ fn build_one(ctx: &Libraries, dep: &Dep, src: &Path, prefix: &Path) -> Result<()
             fs::create_dir_all(&include)?;
             for h in headers {
                 let from = src.join(h);
-                copy_tree(&from, &include.join(from.file_name().context("header path")?))?;
+                copy_tree(
+                    &from,
+                    &include.join(from.file_name().context("header path")?),
+                )?;
             }
         }
-        Build::Configure { configure, make, install } => {
+        Build::Configure {
+            configure,
+            make,
+            install,
+        } => {
             let vars = template_vars(ctx, src, prefix);
-            for (step, argv) in [("configure", configure), ("make", make), ("install", install)] {
+            for (step, argv) in [
+                ("configure", configure),
+                ("make", make),
+                ("install", install),
+            ] {
                 let argv = expand(argv, &vars)?;
                 let mut cmd = Command::new(&argv[0]);
                 cmd.args(&argv[1..]).current_dir(&work);
-                cmd.env("CC", ctx.cc.join(" ")).env("AR", ctx.ar.join(" ")).env("RANLIB", ctx.ranlib.join(" "));
-                cmd.env("CFLAGS", ctx.cflags.join(" ")).env("SOURCE_DATE_EPOCH", "0");
+                cmd.env("CC", ctx.cc.join(" "))
+                    .env("AR", ctx.ar.join(" "))
+                    .env("RANLIB", ctx.ranlib.join(" "));
+                cmd.env("CFLAGS", ctx.cflags.join(" "))
+                    .env("SOURCE_DATE_EPOCH", "0");
                 // A make jobserver from an outer make would confuse these builds.
                 cmd.env_remove("MAKEFLAGS").env_remove("MFLAGS");
                 progress::run_logged(&format!("{} {step}", dep.name), &mut cmd, &log)?;
@@ -282,8 +346,12 @@ fn build_one(ctx: &Libraries, dep: &Dep, src: &Path, prefix: &Path) -> Result<()
 }
 
 fn template_vars(ctx: &Libraries, src: &Path, prefix: &Path) -> BTreeMap<String, Vec<String>> {
-    let mut vars: BTreeMap<String, Vec<String>> =
-        ctx.target.vars.iter().map(|(k, v)| (k.clone(), vec![v.clone()])).collect();
+    let mut vars: BTreeMap<String, Vec<String>> = ctx
+        .target
+        .vars
+        .iter()
+        .map(|(k, v)| (k.clone(), vec![v.clone()]))
+        .collect();
     vars.insert("src".into(), vec![src.display().to_string()]);
     vars.insert("prefix".into(), vec![prefix.display().to_string()]);
     vars.insert("host".into(), vec![ctx.target.host.clone()]);
@@ -310,7 +378,10 @@ pub fn expand(argv: &[String], vars: &BTreeMap<String, Vec<String>>) -> Result<V
         if let Some(start) = s.find('{')
             && s[start..].contains('}')
         {
-            bail!("unknown variable in {arg:?}; known: {}", vars.keys().cloned().collect::<Vec<_>>().join(", "));
+            bail!(
+                "unknown variable in {arg:?}; known: {}",
+                vars.keys().cloned().collect::<Vec<_>>().join(", ")
+            );
         }
         out.push(s);
     }
@@ -328,7 +399,9 @@ fn expand_files(src: &Path, files: &[String], exclude: &[String]) -> Result<Vec<
             let mut found: Vec<PathBuf> = fs::read_dir(&dir)
                 .with_context(|| format!("listing {}", dir.display()))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file() && glob_match(&pattern, &p.file_name().unwrap().to_string_lossy()))
+                .filter(|p| {
+                    p.is_file() && glob_match(&pattern, &p.file_name().unwrap().to_string_lossy())
+                })
                 .collect();
             found.sort();
             out.extend(found);
@@ -362,8 +435,21 @@ fn glob_match(pattern: &str, name: &str) -> bool {
 }
 
 /// Compiles `sources` in parallel and archives the objects (in sorted, stable order).
-fn compile_archive(ctx: &Libraries, dep: &Dep, sources: &[PathBuf], args: &[String], work: &Path, lib_dir: &Path, log: &Path) -> Result<()> {
-    progress::note(format!("{}: compiling {} files (log: {})", dep.name, sources.len(), log.display()));
+fn compile_archive(
+    ctx: &Libraries,
+    dep: &Dep,
+    sources: &[PathBuf],
+    args: &[String],
+    work: &Path,
+    lib_dir: &Path,
+    log: &Path,
+) -> Result<()> {
+    progress::note(format!(
+        "{}: compiling {} files (log: {})",
+        dep.name,
+        sources.len(),
+        log.display()
+    ));
     fs::create_dir_all(lib_dir)?;
     if let Some(d) = log.parent() {
         fs::create_dir_all(d)?;
@@ -371,18 +457,34 @@ fn compile_archive(ctx: &Libraries, dep: &Dep, sources: &[PathBuf], args: &[Stri
     let objects: Vec<PathBuf> = sources
         .iter()
         .enumerate()
-        .map(|(i, s)| work.join(format!("{i:04}-{}.o", s.file_stem().unwrap().to_string_lossy())))
+        .map(|(i, s)| {
+            work.join(format!(
+                "{i:04}-{}.o",
+                s.file_stem().unwrap().to_string_lossy()
+            ))
+        })
         .collect();
-    let jobs: Vec<(PathBuf, PathBuf)> = sources.iter().cloned().zip(objects.iter().cloned()).collect();
+    let jobs: Vec<(PathBuf, PathBuf)> = sources
+        .iter()
+        .cloned()
+        .zip(objects.iter().cloned())
+        .collect();
     let queue = std::sync::Mutex::new(jobs.into_iter());
     let failures = std::sync::Mutex::new(Vec::<String>::new());
     std::thread::scope(|scope| {
         for _ in 0..ctx.jobs.max(1) {
             scope.spawn(|| {
                 loop {
-                    let Some((src, obj)) = queue.lock().unwrap().next() else { break };
+                    let Some((src, obj)) = queue.lock().unwrap().next() else {
+                        break;
+                    };
                     let mut cmd = Command::new(&ctx.cc[0]);
-                    cmd.args(&ctx.cc[1..]).args(args).arg("-c").arg(&src).arg("-o").arg(&obj);
+                    cmd.args(&ctx.cc[1..])
+                        .args(args)
+                        .arg("-c")
+                        .arg(&src)
+                        .arg("-o")
+                        .arg(&obj);
                     match cmd.output() {
                         Ok(o) if o.status.success() => {}
                         Ok(o) => failures.lock().unwrap().push(format!(
@@ -391,7 +493,10 @@ fn compile_archive(ctx: &Libraries, dep: &Dep, sources: &[PathBuf], args: &[Stri
                             String::from_utf8_lossy(&o.stdout),
                             String::from_utf8_lossy(&o.stderr)
                         )),
-                        Err(e) => failures.lock().unwrap().push(format!("cannot run {}: {e}", ctx.cc[0])),
+                        Err(e) => failures
+                            .lock()
+                            .unwrap()
+                            .push(format!("cannot run {}: {e}", ctx.cc[0])),
                     }
                 }
             });
@@ -400,15 +505,30 @@ fn compile_archive(ctx: &Libraries, dep: &Dep, sources: &[PathBuf], args: &[Stri
     let failures = failures.into_inner().unwrap();
     if !failures.is_empty() {
         fs::write(log, failures.join("\n"))?;
-        bail!("{} of {} files failed to compile; first failure:\n{}\n(all failures: {})", failures.len(), sources.len(), failures[0], log.display());
+        bail!(
+            "{} of {} files failed to compile; first failure:\n{}\n(all failures: {})",
+            failures.len(),
+            sources.len(),
+            failures[0],
+            log.display()
+        );
     }
     let archive = lib_dir.join(format!("lib{}.a", dep.libs[0]));
     let _ = fs::remove_file(&archive);
     let mut ar = Command::new(&ctx.ar[0]);
-    ar.args(&ctx.ar[1..]).arg("rcD").arg(&archive).args(&objects);
-    let out = ar.output().with_context(|| format!("running {}", ctx.ar[0]))?;
+    ar.args(&ctx.ar[1..])
+        .arg("rcD")
+        .arg(&archive)
+        .args(&objects);
+    let out = ar
+        .output()
+        .with_context(|| format!("running {}", ctx.ar[0]))?;
     if !out.status.success() {
-        bail!("{} failed: {}", progress::describe(&ar), String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "{} failed: {}",
+            progress::describe(&ar),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(())
 }
@@ -422,7 +542,8 @@ pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
             if entry.file_type().is_dir() {
                 fs::create_dir_all(&dest)?;
             } else {
-                fs::copy(entry.path(), &dest).with_context(|| format!("copying {}", entry.path().display()))?;
+                fs::copy(entry.path(), &dest)
+                    .with_context(|| format!("copying {}", entry.path().display()))?;
             }
         }
     } else {
@@ -451,7 +572,11 @@ fn rewrite_prefix(tmp: &Path, prefix: &Path) -> Result<()> {
 fn write_pkgconfig(tmp: &Path, prefix: &Path, pc: &PkgConfig, libs: &[String]) -> Result<()> {
     let dir = tmp.join("lib/pkgconfig");
     fs::create_dir_all(&dir)?;
-    let libs: Vec<String> = libs.iter().map(|l| format!("-l{l}")).chain(pc.libs.iter().cloned()).collect();
+    let libs: Vec<String> = libs
+        .iter()
+        .map(|l| format!("-l{l}"))
+        .chain(pc.libs.iter().cloned())
+        .collect();
     fs::write(
         dir.join(format!("{}.pc", pc.name)),
         format!(
@@ -483,13 +608,23 @@ mod tests {
     fn expands_templates_and_refuses_unknown_variables() {
         let vars: BTreeMap<String, Vec<String>> = [
             ("prefix".to_string(), vec!["/p".to_string()]),
-            ("cflags".to_string(), vec!["-O2".to_string(), "-g".to_string()]),
+            (
+                "cflags".to_string(),
+                vec!["-O2".to_string(), "-g".to_string()],
+            ),
             ("empty".to_string(), vec![]),
         ]
         .into();
-        let argv: Vec<String> = ["--prefix={prefix}", "{cflags}", "{empty}", "x"].map(String::from).to_vec();
-        assert_eq!(expand(&argv, &vars).unwrap(), ["--prefix=/p", "-O2", "-g", "x"]);
-        let err = expand(&["{nope}".to_string()], &vars).unwrap_err().to_string();
+        let argv: Vec<String> = ["--prefix={prefix}", "{cflags}", "{empty}", "x"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            expand(&argv, &vars).unwrap(),
+            ["--prefix=/p", "-O2", "-g", "x"]
+        );
+        let err = expand(&["{nope}".to_string()], &vars)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown variable"), "{err}");
     }
 
@@ -497,14 +632,28 @@ mod tests {
     fn every_library_recipe_parses_and_its_crate_is_pinned() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../recipes/deps");
         let lock = Lockfile::read(&dir.join("Cargo.lock")).unwrap();
-        let manifest: toml::Table = toml::from_str(&fs::read_to_string(dir.join("Cargo.toml")).unwrap()).unwrap();
+        let manifest: toml::Table =
+            toml::from_str(&fs::read_to_string(dir.join("Cargo.toml")).unwrap()).unwrap();
         let pinned = manifest["dependencies"].as_table().unwrap();
         for entry in fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "toml") && path.file_name().unwrap() != "Cargo.toml" {
+            if path.extension().is_some_and(|e| e == "toml")
+                && path.file_name().unwrap() != "Cargo.toml"
+            {
                 let dep = load(&dir, path.file_stem().unwrap().to_str().unwrap()).unwrap();
-                assert!(pinned.contains_key(&dep.krate), "{} uses unpinned crate {}", dep.name, dep.krate);
-                assert!(lock.package.iter().any(|p| p.name == dep.krate && p.checksum.is_some()), "{} not locked", dep.krate);
+                assert!(
+                    pinned.contains_key(&dep.krate),
+                    "{} uses unpinned crate {}",
+                    dep.name,
+                    dep.krate
+                );
+                assert!(
+                    lock.package
+                        .iter()
+                        .any(|p| p.name == dep.krate && p.checksum.is_some()),
+                    "{} not locked",
+                    dep.krate
+                );
                 assert!(!dep.libs.is_empty());
             }
         }

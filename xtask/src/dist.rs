@@ -32,14 +32,19 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<()> {
     let sysroots = built_sysroots(ctx, opts)?;
     fs::create_dir_all(&opts.out)?;
     let epoch = match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) => v.parse().with_context(|| format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds"))?,
+        Ok(v) => v
+            .parse()
+            .with_context(|| format!("SOURCE_DATE_EPOCH={v:?} is not a number of seconds"))?,
         Err(_) => DEFAULT_EPOCH,
     };
     let mut sums = BTreeMap::new();
     for dir in sysroots {
         let built = isolate::build(ctx, &dir)?;
         let report = validate(ctx, &built)?;
-        let name = format!("pysysroot-{}-{}.tar.gz", built.manifest.python.version, built.manifest.target.name);
+        let name = format!(
+            "pysysroot-{}-{}.tar.gz",
+            built.manifest.python.version, built.manifest.target.name
+        );
         let path = opts.out.join(&name);
         pack(&built, &report, &path, epoch)?;
         let digest = sha256_file(&path)?;
@@ -60,7 +65,11 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<()> {
     }
     let text: String = sums.iter().map(|(f, d)| format!("{d}  {f}\n")).collect();
     fs::write(&sums_path, text)?;
-    println!("wrote {} (check with: cd {} && sha256sum -c SHA256SUMS)", sums_path.display(), opts.out.display());
+    println!(
+        "wrote {} (check with: cd {} && sha256sum -c SHA256SUMS)",
+        sums_path.display(),
+        opts.out.display()
+    );
     Ok(())
 }
 
@@ -69,20 +78,46 @@ fn built_sysroots(ctx: &Ctx, opts: &Options) -> Result<Vec<PathBuf>> {
     let recipe = crate::recipe::select(&ctx.root.join("recipes"), opts.python.as_deref())?.0;
     let mut names = opts.targets.clone();
     if names.is_empty() {
-        names = crate::target::load_all(&ctx.root.join("sysroots"))?.into_iter().map(|(t, _)| t.name).collect();
-        names.retain(|t| Manifest::load(&crate::install::sysroot_dir(&ctx.sysroots, t, &recipe.version, Flavor::Static)).is_ok());
+        names = crate::target::load_all(&ctx.root.join("sysroots"))?
+            .into_iter()
+            .map(|(t, _)| t.name)
+            .collect();
+        names.retain(|t| {
+            Manifest::load(&crate::install::sysroot_dir(
+                &ctx.sysroots,
+                t,
+                &recipe.version,
+                Flavor::Static,
+            ))
+            .is_ok()
+        });
     }
     let mut out = Vec::new();
     for name in names {
         let (target, _) = crate::target::select(&ctx.root.join("sysroots"), &name)?;
-        let dir = crate::install::sysroot_dir(&ctx.sysroots, &target.name, &recipe.version, Flavor::Static);
+        let dir = crate::install::sysroot_dir(
+            &ctx.sysroots,
+            &target.name,
+            &recipe.version,
+            Flavor::Static,
+        );
         if Manifest::load(&dir).is_err() {
-            bail!("no {} sysroot for CPython {} at {}: build it first (cargo xtask build-python --target {} --python {})", target.name, recipe.version, dir.display(), target.name, recipe.version);
+            bail!(
+                "no {} sysroot for CPython {} at {}: build it first (cargo xtask build-python --target {} --python {})",
+                target.name,
+                recipe.version,
+                dir.display(),
+                target.name,
+                recipe.version
+            );
         }
         out.push(dir);
     }
     if out.is_empty() {
-        bail!("no sysroot for CPython {} is built: run cargo xtask build-python first", recipe.version);
+        bail!(
+            "no sysroot for CPython {} is built: run cargo xtask build-python first",
+            recipe.version
+        );
     }
     Ok(out)
 }
@@ -99,25 +134,41 @@ struct Report {
 /// python-build-standalone's checks, for every executable that ships.
 fn validate(ctx: &Ctx, b: &isolate::Built) -> Result<Report> {
     let m = &b.manifest;
-    let mut report = Report { glibc: BTreeMap::new(), needs: BTreeMap::new() };
-    let exes = [m.paths.python.clone(), rel(&b.sysroot, &b.exe), rel(&b.sysroot, &b.standalone)];
+    let mut report = Report {
+        glibc: BTreeMap::new(),
+        needs: BTreeMap::new(),
+    };
+    let exes = [
+        m.paths.python.clone(),
+        rel(&b.sysroot, &b.exe),
+        rel(&b.sysroot, &b.standalone),
+    ];
     if m.target.rust_triple.starts_with("wasm") {
         for exe in &exes {
             let imports = wasm_imports(ctx, &b.target, &b.sysroot.join(exe))?;
             if let Some(bad) = imports.iter().find(|i| *i != "wasi_snapshot_preview1") {
-                bail!("{exe} imports from {bad:?}: an undefined symbol became an import (only WASI is provided at run time)");
+                bail!(
+                    "{exe} imports from {bad:?}: an undefined symbol became an import (only WASI is provided at run time)"
+                );
             }
             report.needs.insert(exe.clone(), imports);
         }
     } else {
-        let baseline = b.target.glibc_baseline.as_deref().context("the target defines no glibc_baseline")?;
+        let baseline = b
+            .target
+            .glibc_baseline
+            .as_deref()
+            .context("the target defines no glibc_baseline")?;
         for exe in &exes {
             let path = b.sysroot.join(exe);
             verify::check_needed(&path, &[])?;
             report.needs.insert(exe.clone(), verify::needed(&path)?);
             let glibc = max_glibc(&path)?;
             if version_key(&glibc) > version_key(baseline) {
-                bail!("{exe} needs GLIBC_{glibc}, newer than the target's baseline {baseline} (sysroots/{}.toml)", b.target.name);
+                bail!(
+                    "{exe} needs GLIBC_{glibc}, newer than the target's baseline {baseline} (sysroots/{}.toml)",
+                    b.target.name
+                );
             }
             check_stack(&path)?;
             report.glibc.insert(exe.clone(), glibc);
@@ -126,7 +177,10 @@ fn validate(ctx: &Ctx, b: &isolate::Built) -> Result<Report> {
         // purpose, for extension modules, like CPython's own).
         for exe in &exes[1..] {
             let exported = exported_symbols(&b.sysroot.join(exe))?;
-            if let Some(s) = exported.iter().find(|s| DEPENDENCY_PREFIXES.iter().any(|p| s.starts_with(p))) {
+            if let Some(s) = exported
+                .iter()
+                .find(|s| DEPENDENCY_PREFIXES.iter().any(|p| s.starts_with(p)))
+            {
                 bail!("{exe} exports {s}, a symbol of a bundled C library");
             }
         }
@@ -136,24 +190,41 @@ fn validate(ctx: &Ctx, b: &isolate::Built) -> Result<Report> {
         bail!("{} lacks CPython's licence", licenses.display());
     }
     match &b.target.glibc_baseline {
-        Some(base) => println!("  validated {}: C runtime only, stack not executable, glibc <= {base}, no bundled library's symbols exported, licences present", m.target.name),
-        None => println!("  validated {}: imports only wasi_snapshot_preview1, licences present", m.target.name),
+        Some(base) => println!(
+            "  validated {}: C runtime only, stack not executable, glibc <= {base}, no bundled library's symbols exported, licences present",
+            m.target.name
+        ),
+        None => println!(
+            "  validated {}: imports only wasi_snapshot_preview1, licences present",
+            m.target.name
+        ),
     }
     Ok(report)
 }
 
 /// Symbol prefixes of the C libraries bundled into the isolate.
-const DEPENDENCY_PREFIXES: &[&str] =
-    &["SSL_", "CRYPTO_", "EVP_", "OPENSSL_", "sqlite3_", "lzma_", "BZ2_", "ffi_", "deflate", "inflate", "XML_", "mpd_"];
+const DEPENDENCY_PREFIXES: &[&str] = &[
+    "SSL_", "CRYPTO_", "EVP_", "OPENSSL_", "sqlite3_", "lzma_", "BZ2_", "ffi_", "deflate",
+    "inflate", "XML_", "mpd_",
+];
 
 fn rel(root: &Path, p: &Path) -> String {
     p.strip_prefix(root).unwrap_or(p).display().to_string()
 }
 
 fn readelf(args: &[&str], elf: &Path) -> Result<String> {
-    let out = Command::new("readelf").args(args).arg(elf).output().context("running readelf (binutils)")?;
+    let out = Command::new("readelf")
+        .args(args)
+        .arg(elf)
+        .output()
+        .context("running readelf (binutils)")?;
     if !out.status.success() {
-        bail!("readelf {} {} failed: {}", args.join(" "), elf.display(), String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "readelf {} {} failed: {}",
+            args.join(" "),
+            elf.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -176,8 +247,19 @@ fn max_glibc(elf: &Path) -> Result<String> {
 /// `PT_GNU_STACK` must be present and not executable.
 fn check_stack(elf: &Path) -> Result<()> {
     let text = readelf(&["-lW"], elf)?;
-    let line = text.lines().find(|l| l.trim_start().starts_with("GNU_STACK")).with_context(|| format!("{} has no GNU_STACK header: its stack would be executable", elf.display()))?;
-    if line.split_whitespace().any(|w| w.contains('E') && w.chars().all(|c| "RWE".contains(c))) {
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("GNU_STACK"))
+        .with_context(|| {
+            format!(
+                "{} has no GNU_STACK header: its stack would be executable",
+                elf.display()
+            )
+        })?;
+    if line
+        .split_whitespace()
+        .any(|w| w.contains('E') && w.chars().all(|c| "RWE".contains(c)))
+    {
         bail!("{} has an executable stack: {line}", elf.display());
     }
     Ok(())
@@ -191,7 +273,8 @@ fn exported_symbols(elf: &Path) -> Result<Vec<String>> {
         .filter_map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
             // Num: Value Size Type Bind Vis Ndx Name
-            (f.len() >= 8 && f[6] != "UND" && f[0].ends_with(':')).then(|| f[7].split('@').next().unwrap_or(f[7]).to_string())
+            (f.len() >= 8 && f[6] != "UND" && f[0].ends_with(':'))
+                .then(|| f[7].split('@').next().unwrap_or(f[7]).to_string())
         })
         .collect())
 }
@@ -199,15 +282,24 @@ fn exported_symbols(elf: &Path) -> Result<Vec<String>> {
 /// The modules a WASI program imports from, read by the pinned wasmtime.
 fn wasm_imports(ctx: &Ctx, target: &Target, wasm: &Path) -> Result<Vec<String>> {
     let tools = crate::tools::Tools::provision(ctx, target)?;
-    let venv = tools.venv.context("the WASI target has no tool environment")?;
+    let venv = tools
+        .venv
+        .context("the WASI target has no tool environment")?;
     let out = Command::new(venv.join("bin/python"))
         .args(["-c", "import sys, wasmtime; m = wasmtime.Module.from_file(wasmtime.Engine(), sys.argv[1]); print('\\n'.join(sorted({i.module for i in m.imports})))"])
         .arg(wasm)
         .output()?;
     if !out.status.success() {
-        bail!("reading the imports of {}: {}", wasm.display(), String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "reading the imports of {}: {}",
+            wasm.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
-    Ok(String::from_utf8_lossy(&out.stdout).lines().map(String::from).collect())
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(String::from)
+        .collect())
 }
 
 /// Writes the archive: the sysroot (without build logs) under `pysysroot-<version>-<target>/`.
@@ -224,7 +316,9 @@ fn pack(b: &isolate::Built, report: &Report, path: &Path, epoch: u64) -> Result<
         files.push((r, entry.path().to_path_buf()));
     }
     let tmp = path.with_extension("gz.part");
-    let gz = flate2::GzBuilder::new().mtime(0).write(fs::File::create(&tmp)?, flate2::Compression::default());
+    let gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(fs::File::create(&tmp)?, flate2::Compression::default());
     let mut tar = tar::Builder::new(gz);
     tar.mode(tar::HeaderMode::Deterministic);
     let header = |size: u64, mode: u32, kind: tar::EntryType| {
@@ -249,10 +343,16 @@ fn pack(b: &isolate::Built, report: &Report, path: &Path, epoch: u64) -> Result<
             tar.append_link(&mut h, &name, fs::read_link(p)?)?;
         } else {
             use std::os::unix::fs::PermissionsExt;
-            let mode = if meta.permissions().mode() & 0o111 != 0 { 0o755 } else { 0o644 };
+            let mode = if meta.permissions().mode() & 0o111 != 0 {
+                0o755
+            } else {
+                0o644
+            };
             let data = match r.as_str() {
                 "manifest.json" => normalised_manifest(m)?.into_bytes(),
-                "pyo3-config.txt" => fs::read_to_string(p)?.replace(&sysroot_path, "@SYSROOT@").into_bytes(),
+                "pyo3-config.txt" => fs::read_to_string(p)?
+                    .replace(&sysroot_path, "@SYSROOT@")
+                    .into_bytes(),
                 _ => fs::read(p)?,
             };
             let mut h = header(data.len() as u64, mode, tar::EntryType::Regular);
@@ -281,16 +381,38 @@ fn normalised_manifest(m: &Manifest) -> Result<String> {
 /// place, apart from the user's sysroots), each packed: the archives' sha256 must be equal;
 /// if not, the files that differ are named.
 pub fn reproduce(ctx: &Ctx, target: &str, python: Option<&str>) -> Result<()> {
-    let ctx = &Ctx { sysroots: ctx.work_dir().join("reproduce/sysroots"), ..ctx.clone() };
+    let ctx = &Ctx {
+        sysroots: ctx.work_dir().join("reproduce/sysroots"),
+        ..ctx.clone()
+    };
     let build_and_pack = |name: &str| -> Result<(PathBuf, String)> {
         // Without PGO: a profile records what the profile run happened to do.
-        let o = crate::sysroot::Options { target: target.to_string(), python: python.map(String::from), flavor: Flavor::Static, pgo: false, lto: true, force: true, dry_run: false };
+        let o = crate::sysroot::Options {
+            target: target.to_string(),
+            python: python.map(String::from),
+            flavor: Flavor::Static,
+            pgo: false,
+            lto: true,
+            force: true,
+            dry_run: false,
+        };
         crate::sysroot::build_python(ctx, &o)?;
         let out = ctx.work_dir().join("reproduce").join(name);
         let _ = fs::remove_dir_all(&out);
-        run(ctx, &Options { targets: vec![target.to_string()], python: python.map(String::from), out: out.clone() })?;
+        run(
+            ctx,
+            &Options {
+                targets: vec![target.to_string()],
+                python: python.map(String::from),
+                out: out.clone(),
+            },
+        )?;
         let sums = fs::read_to_string(out.join("SHA256SUMS"))?;
-        let (digest, file) = sums.lines().next().and_then(|l| l.split_once("  ")).context("empty SHA256SUMS")?;
+        let (digest, file) = sums
+            .lines()
+            .next()
+            .and_then(|l| l.split_once("  "))
+            .context("empty SHA256SUMS")?;
         Ok((out.join(file), digest.to_string()))
     };
     let (first, a) = build_and_pack("dist-first")?;
@@ -300,8 +422,18 @@ pub fn reproduce(ctx: &Ctx, target: &str, python: Option<&str>) -> Result<()> {
         return Ok(());
     }
     let (x, y) = (archive_digests(&first)?, archive_digests(&second)?);
-    let differ: Vec<&String> = x.keys().chain(y.keys()).filter(|k| x.get(*k) != y.get(*k)).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
-    bail!("two clean builds gave different archives ({a} vs {b}); {} entries differ: {:?}", differ.len(), differ.iter().take(20).collect::<Vec<_>>())
+    let differ: Vec<&String> = x
+        .keys()
+        .chain(y.keys())
+        .filter(|k| x.get(*k) != y.get(*k))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    bail!(
+        "two clean builds gave different archives ({a} vs {b}); {} entries differ: {:?}",
+        differ.len(),
+        differ.iter().take(20).collect::<Vec<_>>()
+    )
 }
 
 /// Path -> sha256 of every file in a .tar.gz.

@@ -19,7 +19,10 @@ pub struct Options {
 
 pub fn run(ctx: &Ctx, opts: &Options) -> Result<()> {
     // The tests build their own sysroots: a developer's release sysroots are never replaced.
-    let ctx = &Ctx { sysroots: ctx.work_dir().join("e2e-sysroots"), ..ctx.clone() };
+    let ctx = &Ctx {
+        sysroots: ctx.work_dir().join("e2e-sysroots"),
+        ..ctx.clone()
+    };
     let started = Instant::now();
     let mut passed = Vec::new();
     let mut step = |name: &str, f: &mut dyn FnMut() -> Result<()>| -> Result<()> {
@@ -30,29 +33,51 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<()> {
         Ok(())
     };
     step("unit tests", &mut || cargo_test(ctx))?;
-    step("pinned sources over a loopback HTTP server", &mut || http_fetch(ctx))?;
-    step("a tampered tarball is refused and nothing is kept", &mut || tampered(ctx))?;
-    step("a full disk fails the download cleanly", &mut || full_disk(ctx))?;
+    step("pinned sources over a loopback HTTP server", &mut || {
+        http_fetch(ctx)
+    })?;
+    step(
+        "a tampered tarball is refused and nothing is kept",
+        &mut || tampered(ctx),
+    )?;
+    step("a full disk fails the download cleanly", &mut || {
+        full_disk(ctx)
+    })?;
     for (i, t) in opts.targets.iter().enumerate() {
         let mut dir = PathBuf::new();
         if i == 0 {
             // The first target's real build happens here, in a second process that waits on
             // the lock of a first one, which is then killed.
-            step(&format!("{t}: a killed build-python and a concurrent one"), &mut || killed_and_concurrent(ctx, t, opts.pgo))?;
+            step(
+                &format!("{t}: a killed build-python and a concurrent one"),
+                &mut || killed_and_concurrent(ctx, t, opts.pgo),
+            )?;
         }
         step(&format!("{t}: build-python"), &mut || {
-            let o = sysroot::Options { target: t.clone(), python: None, flavor: Flavor::Static, pgo: opts.pgo, lto: true, force: false, dry_run: false };
+            let o = sysroot::Options {
+                target: t.clone(),
+                python: None,
+                flavor: Flavor::Static,
+                pgo: opts.pgo,
+                lto: true,
+                force: false,
+                dry_run: false,
+            };
             dir = sysroot::build_python(ctx, &o)?;
             Ok(())
         })?;
-        step(&format!("{t}: sysroot acceptance"), &mut || sysroot_acceptance(ctx, &dir, opts.pgo))?;
+        step(&format!("{t}: sysroot acceptance"), &mut || {
+            sysroot_acceptance(ctx, &dir, opts.pgo)
+        })?;
         step(&format!("{t}: isolate"), &mut || {
             let built = isolate::build(ctx, &dir)?;
             let line = isolate::check(ctx, &built, true)?;
             println!("{line}");
             Ok(())
         })?;
-        step(&format!("{t}: engine library tests"), &mut || engine_tests(ctx, &dir))?;
+        step(&format!("{t}: engine library tests"), &mut || {
+            engine_tests(ctx, &dir)
+        })?;
     }
     println!("\nall tests passed in {:.0?}:", started.elapsed());
     for p in passed {
@@ -66,7 +91,16 @@ fn cargo() -> Command {
 }
 
 fn cargo_test(ctx: &Ctx) -> Result<()> {
-    let status = cargo().args(["test", "--package", "xtask", "--package", "sysroot-manifest"]).current_dir(&ctx.root).status()?;
+    let status = cargo()
+        .args([
+            "test",
+            "--package",
+            "xtask",
+            "--package",
+            "sysroot-manifest",
+        ])
+        .current_dir(&ctx.root)
+        .status()?;
     ensure!(status.success(), "cargo test failed");
     Ok(())
 }
@@ -83,7 +117,9 @@ impl Drop for Server {
 
 /// Serves `dir` on 127.0.0.1 with python3's http.server; returns it and its base URL.
 fn serve(dir: &Path) -> Result<(Server, String)> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let child = Command::new("python3")
         .args(["-m", "http.server", "--bind", "127.0.0.1", "--directory"])
         .arg(dir)
@@ -121,13 +157,21 @@ fn http_fetch(ctx: &Ctx) -> Result<()> {
     let mut verified = 0;
     for (r, _) in recipe::load_all(&ctx.root.join("recipes"))? {
         for s in &r.sources {
-            let local = dir.join(s.url.strip_prefix(&format!("{}/", fetch::UPSTREAM)).unwrap_or(&s.url));
+            let local = dir.join(
+                s.url
+                    .strip_prefix(&format!("{}/", fetch::UPSTREAM))
+                    .unwrap_or(&s.url),
+            );
             if !local.is_file() {
                 println!("  not on the mirror, so not verified here: {}", s.url);
                 continue;
             }
             let path = fetcher.fetch(s)?;
-            ensure!(fetch::sha256_file(&path)? == s.sha256, "{} has the wrong digest after download", path.display());
+            ensure!(
+                fetch::sha256_file(&path)? == s.sha256,
+                "{} has the wrong digest after download",
+                path.display()
+            );
             println!("  verified over HTTP: {} {}", s.sha256, s.file_name());
             verified += 1;
         }
@@ -141,9 +185,15 @@ fn http_fetch(ctx: &Ctx) -> Result<()> {
 fn tampered(ctx: &Ctx) -> Result<()> {
     let (r, _) = recipe::select(&ctx.root.join("recipes"), None)?;
     let src = &r.sources[0];
-    let good = mirror_dir(ctx)?.join(src.url.strip_prefix(&format!("{}/", fetch::UPSTREAM)).unwrap_or(&src.url));
+    let good = mirror_dir(ctx)?.join(
+        src.url
+            .strip_prefix(&format!("{}/", fetch::UPSTREAM))
+            .unwrap_or(&src.url),
+    );
     let root = scratch(ctx, "tampered")?;
-    let bad = root.join("mirror").join(good.strip_prefix(mirror_dir(ctx)?)?);
+    let bad = root
+        .join("mirror")
+        .join(good.strip_prefix(mirror_dir(ctx)?)?);
     std::fs::create_dir_all(bad.parent().unwrap())?;
     let mut bytes = std::fs::read(&good)?;
     let mid = bytes.len() / 2;
@@ -159,13 +209,39 @@ fn tampered(ctx: &Ctx) -> Result<()> {
         .args(["build-python", "--no-pgo"])
         .output()?;
     let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("  build-python said: {}", stderr.lines().find(|l| l.contains("error")).unwrap_or_default());
-    ensure!(!out.status.success(), "build-python accepted a tampered tarball");
-    ensure!(stderr.contains("checksum mismatch"), "no checksum message: {stderr}");
-    ensure!(stderr.contains(&src.sha256) && stderr.contains(&fetch::sha256_bytes(&bytes)), "the message does not name both digests: {stderr}");
-    let kept: Vec<_> = walkdir::WalkDir::new(root.join("cache")).into_iter().flatten().filter(|e| e.file_type().is_file() && e.file_name() != ".lock").collect();
+    println!(
+        "  build-python said: {}",
+        stderr
+            .lines()
+            .find(|l| l.contains("error"))
+            .unwrap_or_default()
+    );
+    ensure!(
+        !out.status.success(),
+        "build-python accepted a tampered tarball"
+    );
+    ensure!(
+        stderr.contains("checksum mismatch"),
+        "no checksum message: {stderr}"
+    );
+    ensure!(
+        stderr.contains(&src.sha256) && stderr.contains(&fetch::sha256_bytes(&bytes)),
+        "the message does not name both digests: {stderr}"
+    );
+    let kept: Vec<_> = walkdir::WalkDir::new(root.join("cache"))
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file() && e.file_name() != ".lock")
+        .collect();
     ensure!(kept.is_empty(), "files were kept in the cache: {kept:?}");
-    ensure!(!root.join("sysroots").join(crate::target::native_name()).join(&r.version).exists(), "a sysroot was created");
+    ensure!(
+        !root
+            .join("sysroots")
+            .join(crate::target::native_name())
+            .join(&r.version)
+            .exists(),
+        "a sysroot was created"
+    );
     Ok(())
 }
 
@@ -175,7 +251,11 @@ fn xtask(ctx: &Ctx) -> Result<Command> {
     if let Some(m) = &ctx.mirror {
         cmd.arg("--mirror").arg(m.as_str());
     }
-    cmd.arg("--cache-dir").arg(&ctx.cache_dir).arg("--sysroots-dir").arg(&ctx.sysroots).arg(format!("-j{}", ctx.jobs));
+    cmd.arg("--cache-dir")
+        .arg(&ctx.cache_dir)
+        .arg("--sysroots-dir")
+        .arg(&ctx.sysroots)
+        .arg(format!("-j{}", ctx.jobs));
     Ok(cmd)
 }
 
@@ -195,33 +275,73 @@ fn killed_and_concurrent(ctx: &Ctx, target: &str, pgo: bool) -> Result<()> {
     // In a process group of its own, so that the kill takes its compilers too, as a CI timeout does.
     use std::os::unix::process::CommandExt;
     let mut first = Server(
-        xtask(ctx)?.args(&args).arg("--force").process_group(0).stdout(std::fs::File::create(logs.join("first.log"))?).stderr(Stdio::null()).spawn()?,
+        xtask(ctx)?
+            .args(&args)
+            .arg("--force")
+            .process_group(0)
+            .stdout(std::fs::File::create(logs.join("first.log"))?)
+            .stderr(Stdio::null())
+            .spawn()?,
     );
     std::thread::sleep(Duration::from_secs(3));
     let second_log = logs.join("second.log");
-    let mut second = xtask(ctx)?.args(&args).stdout(Stdio::null()).stderr(std::fs::File::create(&second_log)?).spawn()?;
+    let mut second = xtask(ctx)?
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&second_log)?)
+        .spawn()?;
     // Kill the first once it is compiling (its work directory has logs), or after 90 s.
     let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(90) && !std::fs::read_to_string(logs.join("first.log")).unwrap_or_default().contains("configure") {
+    while t.elapsed() < Duration::from_secs(90)
+        && !std::fs::read_to_string(logs.join("first.log"))
+            .unwrap_or_default()
+            .contains("configure")
+    {
         std::thread::sleep(Duration::from_millis(500));
     }
     std::thread::sleep(Duration::from_secs(5));
     // SAFETY: kill(2) on the group the child leads.
-    ensure!(unsafe { libc::kill(-(first.0.id() as i32), libc::SIGKILL) } == 0, "could not kill the first build-python's process group");
+    ensure!(
+        unsafe { libc::kill(-(first.0.id() as i32), libc::SIGKILL) } == 0,
+        "could not kill the first build-python's process group"
+    );
     first.0.wait()?;
     let after_kill = Manifest::load(&final_dir).ok().map(|(m, _)| m.build.key);
-    ensure!(after_kill == before, "killing build-python changed the published sysroot ({before:?} -> {after_kill:?})");
-    println!("  killed the first build-python mid-build: {} is {}", final_dir.display(), if before.is_some() { "still the previous complete sysroot" } else { "absent, as before" });
+    ensure!(
+        after_kill == before,
+        "killing build-python changed the published sysroot ({before:?} -> {after_kill:?})"
+    );
+    println!(
+        "  killed the first build-python mid-build: {} is {}",
+        final_dir.display(),
+        if before.is_some() {
+            "still the previous complete sysroot"
+        } else {
+            "absent, as before"
+        }
+    );
     let status = second.wait()?;
     let said = std::fs::read_to_string(&second_log)?;
-    ensure!(said.contains("waiting for it"), "the second build-python did not wait for the first's lock:\n{said}");
-    ensure!(status.success(), "the second build-python failed after the first was killed:\n{said}");
+    ensure!(
+        said.contains("waiting for it"),
+        "the second build-python did not wait for the first's lock:\n{said}"
+    );
+    ensure!(
+        status.success(),
+        "the second build-python failed after the first was killed:\n{said}"
+    );
     println!("  the concurrent build-python waited for the lock, then built from scratch");
     let t = Instant::now();
     let out = xtask(ctx)?.args(&args).output()?;
     let said = String::from_utf8_lossy(&out.stderr);
-    ensure!(out.status.success() && said.contains("is up to date"), "a run with unchanged inputs rebuilt:\n{said}");
-    println!("  a third run with unchanged inputs: up to date in {:.1?}", t.elapsed());
+    ensure!(
+        out.status.success() && said.contains("is up to date"),
+        "a run with unchanged inputs rebuilt:\n{said}"
+    );
+    println!(
+        "  a third run with unchanged inputs: up to date in {:.1?}",
+        t.elapsed()
+    );
     Ok(())
 }
 
@@ -231,27 +351,54 @@ fn full_disk(ctx: &Ctx) -> Result<()> {
     let (r, _) = recipe::select(&ctx.root.join("recipes"), None)?;
     let src = &r.sources[0];
     let dir = scratch(ctx, "full-disk")?;
-    let mounted = Command::new("mount").args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"]).arg(&dir).status().is_ok_and(|s| s.success());
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+        .arg(&dir)
+        .status()
+        .is_ok_and(|s| s.success());
     if !mounted {
-        println!("  SKIPPED: mounting a small tmpfs needs root (mount -t tmpfs); run the suite as root to cover this");
+        println!(
+            "  SKIPPED: mounting a small tmpfs needs root (mount -t tmpfs); run the suite as root to cover this"
+        );
         return Ok(());
     }
     let result = (|| -> Result<()> {
         let fetcher = Fetcher::new(dir.clone(), ctx.mirror.clone(), false)?;
-        let err = fetcher.fetch(src).err().context("a download into a 4 MiB filesystem succeeded")?;
+        let err = fetcher
+            .fetch(src)
+            .err()
+            .context("a download into a 4 MiB filesystem succeeded")?;
         let msg = format!("{err:#}");
-        println!("  fetch into a 4 MiB cache: {}", msg.lines().next().unwrap_or_default());
-        ensure!(msg.contains("No space left") || msg.contains("ENOSPC") || msg.contains("os error 28"), "the error does not say the disk is full: {msg}");
-        let final_file = dir.join("downloads").join(&src.sha256).join(src.file_name());
-        ensure!(!final_file.exists(), "a partial download was kept under its final name");
+        println!(
+            "  fetch into a 4 MiB cache: {}",
+            msg.lines().next().unwrap_or_default()
+        );
+        ensure!(
+            msg.contains("No space left") || msg.contains("ENOSPC") || msg.contains("os error 28"),
+            "the error does not say the disk is full: {msg}"
+        );
+        let final_file = dir
+            .join("downloads")
+            .join(&src.sha256)
+            .join(src.file_name());
+        ensure!(
+            !final_file.exists(),
+            "a partial download was kept under its final name"
+        );
         Ok(())
     })();
     let _ = Command::new("umount").arg(&dir).status();
     result?;
     // Same cache directory, now on the real disk: the next plain run succeeds.
     let fetcher = Fetcher::new(dir.clone(), ctx.mirror.clone(), false)?;
-    ensure!(fetch::sha256_file(&fetcher.fetch(src)?)? == src.sha256, "the retry did not produce the verified file");
-    println!("  the next run with room succeeded and verified {}", src.file_name());
+    ensure!(
+        fetch::sha256_file(&fetcher.fetch(src)?)? == src.sha256,
+        "the retry did not produce the verified file"
+    );
+    println!(
+        "  the next run with room succeeded and verified {}",
+        src.file_name()
+    );
     Ok(())
 }
 
@@ -259,12 +406,26 @@ fn full_disk(ctx: &Ctx) -> Result<()> {
 fn sysroot_acceptance(ctx: &Ctx, dir: &Path, pgo: bool) -> Result<()> {
     let (m, root) = Manifest::load(dir)?;
     let (target, _) = crate::target::select(&ctx.root.join("sysroots"), &m.target.name)?;
-    ensure!(m.build.lto == target.lto, "manifest says LTO {}", m.build.lto);
-    ensure!(m.build.pgo == (pgo && target.pgo), "manifest says PGO {}", m.build.pgo);
+    ensure!(
+        m.build.lto == target.lto,
+        "manifest says LTO {}",
+        m.build.lto
+    );
+    ensure!(
+        m.build.pgo == (pgo && target.pgo),
+        "manifest says PGO {}",
+        m.build.pgo
+    );
     if m.build.pgo {
         let log = std::fs::read_to_string(root.join("logs/5-build-optimized.log"))?;
-        ensure!(log.contains("-fprofile-use"), "the optimised build log has no -fprofile-use");
-        println!("  PGO applied: -fprofile-use in logs/5-build-optimized.log; profile {:?}", m.build.profile);
+        ensure!(
+            log.contains("-fprofile-use"),
+            "the optimised build log has no -fprofile-use"
+        );
+        println!(
+            "  PGO applied: -fprofile-use in logs/5-build-optimized.log; profile {:?}",
+            m.build.profile
+        );
     }
     // HACL*: `nm` must show the SHA-2 functions defined (T) in the installed archives.
     let nm = crate::tools::Tools::provision(ctx, &target)?.expand(&target.toolchain.nm)?;
@@ -272,17 +433,35 @@ fn sysroot_acceptance(ctx: &Ctx, dir: &Path, pgo: bool) -> Result<()> {
     for archive in &m.hacl.archives {
         defined.extend(verify::defined_symbols(&nm, &root.join(archive))?);
     }
-    let sha2: Vec<&String> = m.hacl.symbols.iter().filter(|s| s.contains("SHA2")).collect();
+    let sha2: Vec<&String> = m
+        .hacl
+        .symbols
+        .iter()
+        .filter(|s| s.contains("SHA2"))
+        .collect();
     for s in &sha2 {
-        ensure!(defined.contains(*s), "{s} is not defined (T) in {:?}", m.hacl.archives);
+        ensure!(
+            defined.contains(*s),
+            "{s} is not defined (T) in {:?}",
+            m.hacl.archives
+        );
     }
     // The interpreter: imports, hashes through HACL*, nothing from a shared object.
     let mut interpreter = m.target.runner.clone();
     interpreter.push(root.join(&m.paths.python).display().to_string());
     interpreter.push("-I".into());
-    let report = verify::run_check(&interpreter, &scratch(ctx, "acceptance")?, &m.modules.builtin)?;
+    let report = verify::run_check(
+        &interpreter,
+        &scratch(ctx, "acceptance")?,
+        &m.modules.builtin,
+    )?;
     verify::require_clean(&report, "the sysroot's python3", &m.python.version)?;
-    println!("  python3: {} builtin modules, {} HACL* SHA-2 symbols defined in {:?}, no module from a shared object", m.modules.builtin.len(), sha2.len(), m.hacl.archives);
+    println!(
+        "  python3: {} builtin modules, {} HACL* SHA-2 symbols defined in {:?}, no module from a shared object",
+        m.modules.builtin.len(),
+        sha2.len(),
+        m.hacl.archives
+    );
     Ok(())
 }
 
@@ -290,10 +469,15 @@ fn sysroot_acceptance(ctx: &Ctx, dir: &Path, pgo: bool) -> Result<()> {
 fn engine_tests(ctx: &Ctx, dir: &Path) -> Result<()> {
     let (m, root) = Manifest::load(dir)?;
     if !m.target.runner.is_empty() {
-        println!("  skipped: the library tests run natively only (the CLI was checked under {})", m.target.runner[0]);
+        println!(
+            "  skipped: the library tests run natively only (the CLI was checked under {})",
+            m.target.runner[0]
+        );
         return Ok(());
     }
-    let status = isolate::cargo_for(ctx, dir, &["test"])?.env("ISOLATE_TEST_HOME", &root).status()?;
+    let status = isolate::cargo_for(ctx, dir, &["test"])?
+        .env("ISOLATE_TEST_HOME", &root)
+        .status()?;
     ensure!(status.success(), "engine tests failed");
     Ok(())
 }

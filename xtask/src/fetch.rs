@@ -40,7 +40,8 @@ impl Mirror {
         } else if spec.contains("://") {
             bail!("mirror {spec:?} has an unsupported scheme: use file://, http:// or https://");
         } else {
-            let path = fs::canonicalize(spec).with_context(|| format!("mirror directory {spec:?} does not exist"))?;
+            let path = fs::canonicalize(spec)
+                .with_context(|| format!("mirror directory {spec:?} does not exist"))?;
             file_url(&path)?
         };
         Ok(Mirror(base.trim_end_matches('/').to_string()))
@@ -88,12 +89,20 @@ impl Fetcher {
             .timeout(Duration::from_secs(60))
             .user_agent(concat!("pysysroot-xtask/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Fetcher { cache_dir, mirror, offline, client })
+        Ok(Fetcher {
+            cache_dir,
+            mirror,
+            offline,
+            client,
+        })
     }
 
     /// Where a verified file with this digest lives in the cache.
     pub fn cached_path(&self, source: &Source) -> PathBuf {
-        self.cache_dir.join("downloads").join(&source.sha256).join(source.file_name())
+        self.cache_dir
+            .join("downloads")
+            .join(&source.sha256)
+            .join(source.file_name())
     }
 
     /// The first source that can be had, downloaded (or found in the cache) and verified.
@@ -186,7 +195,9 @@ impl Fetcher {
             match self.download_once(url, part) {
                 Ok(()) => return Ok(()),
                 Err(Failure::Fatal(e)) if is_transient(&e) => {
-                    eprintln!("warning: download of {url} failed (attempt {attempt}/{ATTEMPTS}): {e:#}");
+                    eprintln!(
+                        "warning: download of {url} failed (attempt {attempt}/{ATTEMPTS}): {e:#}"
+                    );
                     last_error = Some(e);
                 }
                 Err(other) => return Err(other),
@@ -194,7 +205,10 @@ impl Fetcher {
         }
         let e = last_error.expect("at least one attempt");
         let kept = if part.is_file() {
-            format!("; the partial file {} is kept and the next run resumes it", part.display())
+            format!(
+                "; the partial file {} is kept and the next run resumes it",
+                part.display()
+            )
         } else {
             String::new()
         };
@@ -210,7 +224,9 @@ impl Fetcher {
         if have > 0 {
             request = request.header(reqwest::header::RANGE, format!("bytes={have}-"));
         }
-        let mut response = request.send().map_err(|e| Failure::Fatal(anyhow!(e).context(format!("requesting {url}"))))?;
+        let mut response = request
+            .send()
+            .map_err(|e| Failure::Fatal(anyhow!(e).context(format!("requesting {url}"))))?;
         let status = response.status();
         if status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::GONE {
             return Err(Failure::NotFound(format!("{url}: {status}")));
@@ -219,11 +235,17 @@ impl Fetcher {
         if status == reqwest::StatusCode::RANGE_NOT_SATISFIABLE {
             // The partial file is already whole (or longer than the resource): start over.
             fs::remove_file(part).map_err(|e| Failure::Fatal(e.into()))?;
-            return Err(Failure::Fatal(anyhow!(TransientError("server refused the resume range".into()))));
+            return Err(Failure::Fatal(anyhow!(TransientError(
+                "server refused the resume range".into()
+            ))));
         }
         if !status.is_success() {
             let err = anyhow!("{url}: HTTP {status}");
-            return Err(Failure::Fatal(if status.is_server_error() { err.context(TransientError(status.to_string())) } else { err }));
+            return Err(Failure::Fatal(if status.is_server_error() {
+                err.context(TransientError(status.to_string()))
+            } else {
+                err
+            }));
         }
         let mut file = OpenOptions::new()
             .create(true)
@@ -232,7 +254,9 @@ impl Fetcher {
             .truncate(!resumed)
             .open(part)
             .map_err(|e| Failure::Fatal(e.into()))?;
-        let total = response.content_length().map(|n| n + if resumed { have } else { 0 });
+        let total = response
+            .content_length()
+            .map(|n| n + if resumed { have } else { 0 });
         let bar = crate::progress::bytes_bar(total, url.rsplit('/').next().unwrap_or(url));
         bar.set_position(if resumed { have } else { 0 });
         let mut buf = vec![0u8; 1 << 16];
@@ -242,19 +266,27 @@ impl Fetcher {
                 Ok(n) => n,
                 Err(e) => {
                     bar.abandon();
-                    return Err(Failure::Fatal(anyhow!(TransientError(format!("reading the response body: {e}")))));
+                    return Err(Failure::Fatal(anyhow!(TransientError(format!(
+                        "reading the response body: {e}"
+                    )))));
                 }
             };
-            file.write_all(&buf[..n]).map_err(|e| Failure::Fatal(anyhow!(e).context(format!("writing {}", part.display()))))?;
+            file.write_all(&buf[..n]).map_err(|e| {
+                Failure::Fatal(anyhow!(e).context(format!("writing {}", part.display())))
+            })?;
             bar.inc(n as u64);
         }
         file.sync_all().map_err(|e| Failure::Fatal(e.into()))?;
         bar.finish_and_clear();
-        let got = fs::metadata(part).map_err(|e| Failure::Fatal(e.into()))?.len();
+        let got = fs::metadata(part)
+            .map_err(|e| Failure::Fatal(e.into()))?
+            .len();
         if let Some(total) = total
             && got != total
         {
-            return Err(Failure::Fatal(anyhow!(TransientError(format!("connection closed after {got} of {total} bytes")))));
+            return Err(Failure::Fatal(anyhow!(TransientError(format!(
+                "connection closed after {got} of {total} bytes"
+            )))));
         }
         Ok(())
     }
@@ -275,7 +307,8 @@ impl std::error::Error for TransientError {}
 fn is_transient(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.is::<TransientError>()
-            || c.downcast_ref::<reqwest::Error>().is_some_and(|r| r.is_timeout() || r.is_connect() || r.is_request() || r.is_body())
+            || c.downcast_ref::<reqwest::Error>()
+                .is_some_and(|r| r.is_timeout() || r.is_connect() || r.is_request() || r.is_body())
     })
 }
 
@@ -285,9 +318,13 @@ fn copy_file_url(url: &str, part: &Path) -> Result<(), Failure> {
         .and_then(|u| u.to_file_path().ok())
         .ok_or_else(|| Failure::Fatal(anyhow!("bad file URL {url}")))?;
     if !path.is_file() {
-        return Err(Failure::NotFound(format!("{} does not exist", path.display())));
+        return Err(Failure::NotFound(format!(
+            "{} does not exist",
+            path.display()
+        )));
     }
-    fs::copy(&path, part).map_err(|e| Failure::Fatal(anyhow!(e).context(format!("copying {}", path.display()))))?;
+    fs::copy(&path, part)
+        .map_err(|e| Failure::Fatal(anyhow!(e).context(format!("copying {}", path.display()))))?;
     Ok(())
 }
 
@@ -321,24 +358,46 @@ mod tests {
     }
 
     fn source(name: &str, body: &[u8]) -> Source {
-        Source { url: format!("{UPSTREAM}/ftp/python/9.9.9/{name}"), sha256: sha256_bytes(body) }
+        Source {
+            url: format!("{UPSTREAM}/ftp/python/9.9.9/{name}"),
+            sha256: sha256_bytes(body),
+        }
     }
 
     #[test]
     fn mirror_rewrites_only_the_upstream_base() {
         let m = Mirror::parse("http://127.0.0.1:8000/python/").unwrap();
-        assert_eq!(m.rewrite("https://www.python.org/ftp/python/3.13.5/P.tar.xz"), "http://127.0.0.1:8000/python/ftp/python/3.13.5/P.tar.xz");
-        assert_eq!(m.rewrite("https://www.python.org.evil/x"), "https://www.python.org.evil/x");
+        assert_eq!(
+            m.rewrite("https://www.python.org/ftp/python/3.13.5/P.tar.xz"),
+            "http://127.0.0.1:8000/python/ftp/python/3.13.5/P.tar.xz"
+        );
+        assert_eq!(
+            m.rewrite("https://www.python.org.evil/x"),
+            "https://www.python.org.evil/x"
+        );
         assert_eq!(m.rewrite("https://example.com/x"), "https://example.com/x");
 
         let dir = tmpdir("mirror");
         let plain = Mirror::parse(dir.to_str().unwrap()).unwrap();
-        assert_eq!(plain.rewrite("https://www.python.org/ftp/a"), format!("file://{}/ftp/a", dir.display()));
+        assert_eq!(
+            plain.rewrite("https://www.python.org/ftp/a"),
+            format!("file://{}/ftp/a", dir.display())
+        );
         let url = Mirror::parse(&format!("file://{}", dir.display())).unwrap();
         assert_eq!(url, plain);
 
-        assert!(Mirror::parse("ftp://x").unwrap_err().to_string().contains("unsupported scheme"));
-        assert!(Mirror::parse("/no/such/dir/anywhere").unwrap_err().to_string().contains("does not exist"));
+        assert!(
+            Mirror::parse("ftp://x")
+                .unwrap_err()
+                .to_string()
+                .contains("unsupported scheme")
+        );
+        assert!(
+            Mirror::parse("/no/such/dir/anywhere")
+                .unwrap_err()
+                .to_string()
+                .contains("does not exist")
+        );
     }
 
     #[test]
@@ -348,7 +407,12 @@ mod tests {
         fs::create_dir_all(&mirror).unwrap();
         fs::write(mirror.join("good.tgz"), b"good bytes").unwrap();
         fs::write(mirror.join("bad.tgz"), b"tampered bytes").unwrap();
-        let f = Fetcher::new(root.join("cache"), Some(Mirror::parse(root.join("mirror").to_str().unwrap()).unwrap()), false).unwrap();
+        let f = Fetcher::new(
+            root.join("cache"),
+            Some(Mirror::parse(root.join("mirror").to_str().unwrap()).unwrap()),
+            false,
+        )
+        .unwrap();
 
         let good = source("good.tgz", b"good bytes");
         let path = f.fetch(&good).unwrap();
@@ -357,14 +421,20 @@ mod tests {
         // A checksum mismatch names both digests and keeps nothing in the cache.
         let bad = source("bad.tgz", b"what the recipe pinned");
         let err = format!("{:#}", f.fetch(&bad).unwrap_err());
-        assert!(err.contains(&bad.sha256) && err.contains(&sha256_bytes(b"tampered bytes")), "{err}");
+        assert!(
+            err.contains(&bad.sha256) && err.contains(&sha256_bytes(b"tampered bytes")),
+            "{err}"
+        );
         let entry = f.cached_path(&bad);
         assert!(!entry.exists() && !entry.with_file_name("bad.tgz.part").exists());
 
         // Offline: the cached file is served, a missing one is a clear error.
         let offline = Fetcher::new(root.join("cache"), None, true).unwrap();
         assert_eq!(offline.fetch(&good).unwrap(), path);
-        let err = offline.fetch(&source("other.tgz", b"x")).unwrap_err().to_string();
+        let err = offline
+            .fetch(&source("other.tgz", b"x"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("--offline"), "{err}");
 
         // A corrupted cache entry is detected, deleted and fetched again.
@@ -372,7 +442,9 @@ mod tests {
         assert_eq!(fs::read(f.fetch(&good).unwrap()).unwrap(), b"good bytes");
 
         // The first source missing from the mirror falls through to the next.
-        let (p, s) = f.fetch_any(&[source("absent.tar.xz", b"?"), good.clone()]).unwrap();
+        let (p, s) = f
+            .fetch_any(&[source("absent.tar.xz", b"?"), good.clone()])
+            .unwrap();
         assert_eq!((p, s.url), (path, good.url));
     }
 
@@ -402,18 +474,36 @@ mod tests {
                 }
                 log.lock().unwrap().push(head.clone());
                 if !head.contains("/ftp/python/9.9.9/file.tar.xz") {
-                    let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
                     continue;
                 }
                 let start = head
                     .lines()
-                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("range: bytes=").map(|r| r.trim_end_matches('-').parse::<usize>().unwrap()))
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("range: bytes=")
+                            .map(|r| r.trim_end_matches('-').parse::<usize>().unwrap())
+                    })
                     .filter(|_| ranges)
                     .unwrap_or(0);
                 let rest = &body[start..];
-                let status = if start > 0 { "206 Partial Content" } else { "200 OK" };
-                let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", rest.len());
-                let send = if i < cut_first { &rest[..rest.len() / 2] } else { rest };
+                let status = if start > 0 {
+                    "206 Partial Content"
+                } else {
+                    "200 OK"
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    rest.len()
+                );
+                let send = if i < cut_first {
+                    &rest[..rest.len() / 2]
+                } else {
+                    rest
+                };
                 let _ = stream.write_all(send);
             }
         });
@@ -431,10 +521,15 @@ mod tests {
         let root = tmpdir("http");
         let mirror = Mirror::parse(&format!("http://127.0.0.1:{}", server.port)).unwrap();
         let f = Fetcher::new(root.join("cache"), Some(mirror), false).unwrap();
-        let (path, _) = f.fetch_any(&[source("missing.tar.xz", b"?"), source("file.tar.xz", &body)]).unwrap();
+        let (path, _) = f
+            .fetch_any(&[source("missing.tar.xz", b"?"), source("file.tar.xz", &body)])
+            .unwrap();
         assert_eq!(fs::read(path).unwrap(), body);
         let reqs = server.requests.lock().unwrap();
-        assert!(reqs[0].starts_with("GET /ftp/python/9.9.9/missing.tar.xz"), "{reqs:?}");
+        assert!(
+            reqs[0].starts_with("GET /ftp/python/9.9.9/missing.tar.xz"),
+            "{reqs:?}"
+        );
     }
 
     #[test]
@@ -442,12 +537,22 @@ mod tests {
         let body = body();
         let server = serve(body.clone(), true, 1);
         let root = tmpdir("resume");
-        let f = Fetcher::new(root.join("cache"), Some(Mirror::parse(&format!("http://127.0.0.1:{}", server.port)).unwrap()), false).unwrap();
+        let f = Fetcher::new(
+            root.join("cache"),
+            Some(Mirror::parse(&format!("http://127.0.0.1:{}", server.port)).unwrap()),
+            false,
+        )
+        .unwrap();
         let path = f.fetch(&source("file.tar.xz", &body)).unwrap();
         assert_eq!(fs::read(path).unwrap(), body);
         let reqs = server.requests.lock().unwrap();
         assert_eq!(reqs.len(), 2, "{reqs:?}");
-        assert!(reqs[1].to_ascii_lowercase().contains(&format!("range: bytes={}-", body.len() / 2)), "{reqs:?}");
+        assert!(
+            reqs[1]
+                .to_ascii_lowercase()
+                .contains(&format!("range: bytes={}-", body.len() / 2)),
+            "{reqs:?}"
+        );
     }
 
     #[test]
@@ -455,7 +560,12 @@ mod tests {
         let body = body();
         let server = serve(body.clone(), false, 1);
         let root = tmpdir("restart");
-        let f = Fetcher::new(root.join("cache"), Some(Mirror::parse(&format!("http://127.0.0.1:{}", server.port)).unwrap()), false).unwrap();
+        let f = Fetcher::new(
+            root.join("cache"),
+            Some(Mirror::parse(&format!("http://127.0.0.1:{}", server.port)).unwrap()),
+            false,
+        )
+        .unwrap();
         let path = f.fetch(&source("file.tar.xz", &body)).unwrap();
         assert_eq!(fs::read(path).unwrap(), body);
     }
@@ -465,7 +575,12 @@ mod tests {
         let body = body();
         let server = serve(body.clone(), true, 0);
         let root = tmpdir("killed");
-        let f = Fetcher::new(root.join("cache"), Some(Mirror::parse(&format!("http://127.0.0.1:{}", server.port)).unwrap()), false).unwrap();
+        let f = Fetcher::new(
+            root.join("cache"),
+            Some(Mirror::parse(&format!("http://127.0.0.1:{}", server.port)).unwrap()),
+            false,
+        )
+        .unwrap();
         let src = source("file.tar.xz", &body);
         let part = f.cached_path(&src).with_file_name("file.tar.xz.part");
         fs::create_dir_all(part.parent().unwrap()).unwrap();

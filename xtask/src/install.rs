@@ -22,15 +22,23 @@ pub fn lto_archive_name(abi: &str) -> String {
 /// Runs `make install` into `staging`, then flattens the prefix away.
 pub fn make_install(b: &Build, staging: &Path) -> Result<()> {
     let mut cmd = Command::new("make");
-    cmd.arg("install").arg(format!("DESTDIR={}", staging.display())).current_dir(&b.dir);
+    cmd.arg("install")
+        .arg(format!("DESTDIR={}", staging.display()))
+        .current_dir(&b.dir);
     scrub_env(&mut cmd, &b.epoch);
     let log = b.log("6-install");
     progress::run_logged("install", &mut cmd, &log)?;
     // `install` depends on `all`; if make decided to recompile here, the objects would lack the
     // PGO flags that only the profile-opt stage passes. It never should; prove it.
     let text = fs::read_to_string(&log)?;
-    if text.lines().any(|l| l.contains(" -c ") && l.contains(".o ") && !l.contains("compileall")) {
-        bail!("`make install` recompiled objects (see {}): the installed build may not match the optimised one", log.display());
+    if text
+        .lines()
+        .any(|l| l.contains(" -c ") && l.contains(".o ") && !l.contains("compileall"))
+    {
+        bail!(
+            "`make install` recompiled objects (see {}): the installed build may not match the optimised one",
+            log.display()
+        );
     }
     let installed = staging.join(PREFIX.trim_start_matches('/'));
     for entry in fs::read_dir(&installed)? {
@@ -57,7 +65,8 @@ pub fn collect_link(b: &Build, staging: &Path, deps: &[Built]) -> Result<Link> {
         shared_library = Some(format!("lib/{}", make_var(&b.dir, "INSTSONAME")?));
     } else {
         let library = make_var(&b.dir, "LIBRARY")?;
-        fs::copy(b.dir.join(&library), lib.join(&library)).with_context(|| format!("copying {library}"))?;
+        fs::copy(b.dir.join(&library), lib.join(&library))
+            .with_context(|| format!("copying {library}"))?;
         if b.lto {
             lto_object(b, &lib.join(&library), &lib.join(lto_archive_name(&abi)))?;
             inputs.push(format!("lib/{}", lto_archive_name(&abi)));
@@ -84,8 +93,13 @@ pub fn collect_link(b: &Build, staging: &Path, deps: &[Built]) -> Result<Link> {
             }
         } else if tok.ends_with(".a") {
             let from = b.dir.join(&tok);
-            let file = from.file_name().context("archive name")?.to_string_lossy().into_owned();
-            fs::copy(&from, lib.join(&file)).with_context(|| format!("copying build archive {}", from.display()))?;
+            let file = from
+                .file_name()
+                .context("archive name")?
+                .to_string_lossy()
+                .into_owned();
+            fs::copy(&from, lib.join(&file))
+                .with_context(|| format!("copying build archive {}", from.display()))?;
             push_last(&mut inputs, format!("lib/{file}"));
         } else if tok.starts_with("-L") {
             // Our own -L paths point into the build machine; the archives are copied instead.
@@ -96,7 +110,12 @@ pub fn collect_link(b: &Build, staging: &Path, deps: &[Built]) -> Result<Link> {
     for l in &b.target.flavor(b.flavor).libs {
         push_last(&mut system_libs, l.clone());
     }
-    Ok(Link { inputs, system_libs, ldflags, shared_library })
+    Ok(Link {
+        inputs,
+        system_libs,
+        ldflags,
+        shared_library,
+    })
 }
 
 /// Keeps one copy of each entry, at its last position: for static archives, a later position
@@ -127,7 +146,11 @@ fn lto_object(b: &Build, library: &Path, archive: &Path) -> Result<()> {
         .arg(library)
         .arg("-Wl,--no-whole-archive");
     scrub_env(&mut cmd, &b.epoch);
-    progress::run_logged("LTO: libpython as one optimised object", &mut cmd, &b.log("7-lto-object"))?;
+    progress::run_logged(
+        "LTO: libpython as one optimised object",
+        &mut cmd,
+        &b.log("7-lto-object"),
+    )?;
     let mut ar = Command::new(&b.ar[0]);
     ar.args(&b.ar[1..]).arg("rcD").arg(archive).arg(&object);
     progress::run_logged("LTO: archive the object", &mut ar, &b.log("7-lto-object"))?;
@@ -145,9 +168,16 @@ pub fn licenses(b: &Build, staging: &Path, deps: &[Built]) -> Result<()> {
         fs::create_dir_all(&d)?;
         for l in &dep.dep.licenses {
             let from = dep.source_dir.join(l);
-            fs::copy(&from, d.join(from.file_name().context("licence name")?)).with_context(|| format!("copying {}", from.display()))?;
+            fs::copy(&from, d.join(from.file_name().context("licence name")?))
+                .with_context(|| format!("copying {}", from.display()))?;
         }
-        fs::write(d.join("SOURCE"), format!("{} {} from crate {} (sha256 {})\n", dep.dep.name, dep.version, dep.dep.krate, dep.checksum))?;
+        fs::write(
+            d.join("SOURCE"),
+            format!(
+                "{} {} from crate {} (sha256 {})\n",
+                dep.dep.name, dep.version, dep.dep.krate, dep.checksum
+            ),
+        )?;
     }
     Ok(())
 }
@@ -197,11 +227,17 @@ pub fn sysroot_dir(sysroots: &Path, target: &str, version: &str, flavor: Flavor)
 /// Swaps `staging` in for `final_dir`. The old sysroot, if any, is moved aside first and
 /// deleted last, so at every instant `final_dir` is either the old or the new complete tree.
 pub fn publish(staging: &Path, final_dir: &Path) -> Result<()> {
-    let old = final_dir.with_file_name(format!(".{}.old-{}", final_dir.file_name().unwrap().to_string_lossy(), std::process::id()));
+    let old = final_dir.with_file_name(format!(
+        ".{}.old-{}",
+        final_dir.file_name().unwrap().to_string_lossy(),
+        std::process::id()
+    ));
     if final_dir.exists() {
-        fs::rename(final_dir, &old).with_context(|| format!("moving the previous {} aside", final_dir.display()))?;
+        fs::rename(final_dir, &old)
+            .with_context(|| format!("moving the previous {} aside", final_dir.display()))?;
     }
-    fs::rename(staging, final_dir).with_context(|| format!("publishing {}", final_dir.display()))?;
+    fs::rename(staging, final_dir)
+        .with_context(|| format!("publishing {}", final_dir.display()))?;
     if old.exists() {
         fs::remove_dir_all(&old)?;
     }
@@ -230,8 +266,15 @@ mod tests {
         fs::create_dir_all(d.join("staging")).unwrap();
         fs::write(d.join("staging/new"), "new").unwrap();
         publish(&d.join("staging"), &d.join("final")).unwrap();
-        assert!(d.join("final/new").is_file() && !d.join("final/old").exists() && !d.join("staging").exists());
-        let leftovers: Vec<_> = fs::read_dir(&d).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(
+            d.join("final/new").is_file()
+                && !d.join("final/old").exists()
+                && !d.join("staging").exists()
+        );
+        let leftovers: Vec<_> = fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(leftovers, ["final"]);
         fs::remove_dir_all(&d).unwrap();
     }

@@ -17,8 +17,17 @@ use std::time::Instant;
 use sysroot_manifest::{Flavor, Manifest};
 
 /// CPython's regression tests the isolate must pass exactly as python3 does.
-pub const REGRTESTS: &[&str] =
-    &["test_hashlib", "test_json", "test_re", "test_decimal", "test_zlib", "test_struct", "test_str", "test_float", "test_long"];
+pub const REGRTESTS: &[&str] = &[
+    "test_hashlib",
+    "test_json",
+    "test_re",
+    "test_decimal",
+    "test_zlib",
+    "test_struct",
+    "test_str",
+    "test_float",
+    "test_long",
+];
 
 pub struct Options {
     pub targets: Vec<String>,
@@ -77,18 +86,31 @@ fn select_sysroots(ctx: &Ctx, opts: &Options) -> Result<Vec<PathBuf>> {
         }
         note("no sysroot built yet: building the native one first");
     }
-    let targets = if opts.targets.is_empty() { vec![target::native_name().to_string()] } else { opts.targets.clone() };
+    let targets = if opts.targets.is_empty() {
+        vec![target::native_name().to_string()]
+    } else {
+        opts.targets.clone()
+    };
     for t in targets {
         // A sysroot already built for this target, version and flavor is used as it is
         // (`build-python` rebuilds it when its inputs change); a missing one is built.
         let (target, _) = target::select(&ctx.root.join("sysroots"), &t)?;
         let (recipe, _) = crate::recipe::select(&ctx.root.join("recipes"), opts.python.as_deref())?;
-        let dir = crate::install::sysroot_dir(&ctx.sysroots, &target.name, &recipe.version, opts.flavor);
+        let dir =
+            crate::install::sysroot_dir(&ctx.sysroots, &target.name, &recipe.version, opts.flavor);
         if Manifest::load(&dir).is_ok() {
             out.push(dir);
             continue;
         }
-        let o = sysroot::Options { target: t, python: opts.python.clone(), flavor: opts.flavor, pgo: opts.pgo, lto: true, force: false, dry_run: false };
+        let o = sysroot::Options {
+            target: t,
+            python: opts.python.clone(),
+            flavor: opts.flavor,
+            pgo: opts.pgo,
+            lto: true,
+            force: false,
+            dry_run: false,
+        };
         out.push(sysroot::build_python(ctx, &o)?);
     }
     Ok(out)
@@ -97,21 +119,44 @@ fn select_sysroots(ctx: &Ctx, opts: &Options) -> Result<Vec<PathBuf>> {
 /// `cargo xtask run`: the isolate of a target's static sysroot (linked first if missing), run
 /// here under the target's runner with the caller's arguments, stdio and environment.
 pub fn run_isolate(ctx: &Ctx, target: &str, python: Option<&str>, args: &[String]) -> Result<i32> {
-    let opts = Options { targets: vec![target.to_string()], python: python.map(String::from), flavor: Flavor::Static, pgo: true, regrtest: false };
+    let opts = Options {
+        targets: vec![target.to_string()],
+        python: python.map(String::from),
+        flavor: Flavor::Static,
+        pgo: true,
+        regrtest: false,
+    };
     let dir = select_sysroots(ctx, &opts)?.remove(0);
     let (m, root) = Manifest::load(&dir)?;
-    let exe = root.join("bin").join(if m.target.rust_triple.starts_with("wasm") { "isolate.wasm" } else { "isolate" });
+    let exe = root
+        .join("bin")
+        .join(if m.target.rust_triple.starts_with("wasm") {
+            "isolate.wasm"
+        } else {
+            "isolate"
+        });
     if !exe.is_file() {
         build(ctx, &dir)?;
     }
-    let interp = Interp { runner: m.target.runner.clone(), exe: exe.display().to_string(), argv0: exe.display().to_string() };
-    let status = interp.command().args(args).status().with_context(|| format!("running {}", exe.display()))?;
+    let interp = Interp {
+        runner: m.target.runner.clone(),
+        exe: exe.display().to_string(),
+        argv0: exe.display().to_string(),
+    };
+    let status = interp
+        .command()
+        .args(args)
+        .status()
+        .with_context(|| format!("running {}", exe.display()))?;
     Ok(status.code().unwrap_or(1))
 }
 
 /// `CARGO_TARGET_<TRIPLE>_<NAME>`.
 fn cargo_target_var(triple: &str, name: &str) -> String {
-    format!("CARGO_TARGET_{}_{name}", triple.to_uppercase().replace(['-', '.'], "_"))
+    format!(
+        "CARGO_TARGET_{}_{name}",
+        triple.to_uppercase().replace(['-', '.'], "_")
+    )
 }
 
 /// `cargo <args> --release --package engine` for this sysroot's target, with everything the
@@ -129,10 +174,17 @@ pub fn cargo_for(ctx: &Ctx, sysroot: &Path, args: &[&str]) -> Result<Command> {
         .env("CARGO_TARGET_DIR", target_dir(ctx, sysroot))
         .env("PYSYSROOT_MANIFEST", root.join(sysroot_manifest::FILE_NAME))
         .env("PYO3_CONFIG_FILE", root.join(&manifest.paths.pyo3_config))
-        .env(cargo_target_var(triple, "RUSTFLAGS"), target.flavor(manifest.flavor).rustflags.join(" "));
+        .env(
+            cargo_target_var(triple, "RUSTFLAGS"),
+            target.flavor(manifest.flavor).rustflags.join(" "),
+        );
     if let Some(linker) = &target.toolchain.rust_linker {
         let linker = crate::tools::Tools::provision(ctx, &target)?.expand(linker)?;
-        let program = if linker.len() == 1 { PathBuf::from(&linker[0]) } else { linker_script(ctx, &target.name, &linker)? };
+        let program = if linker.len() == 1 {
+            PathBuf::from(&linker[0])
+        } else {
+            linker_script(ctx, &target.name, &linker)?
+        };
         cmd.env(cargo_target_var(triple, "LINKER"), program);
     }
     Ok(cmd)
@@ -144,14 +196,25 @@ fn linker_script(ctx: &Ctx, target: &str, command: &[String]) -> Result<PathBuf>
     let dir = ctx.work_dir().join("linkers");
     fs::create_dir_all(&dir)?;
     let script = dir.join(format!("{target}-linker"));
-    let quoted: Vec<String> = command.iter().map(|a| format!("'{}'", a.replace('\'', "'\\''"))).collect();
-    fs::write(&script, format!("#!/bin/sh\n# Written by xtask from sysroots/{target}.toml.\nexec {} \"$@\"\n", quoted.join(" ")))?;
+    let quoted: Vec<String> = command
+        .iter()
+        .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+        .collect();
+    fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n# Written by xtask from sysroots/{target}.toml.\nexec {} \"$@\"\n",
+            quoted.join(" ")
+        ),
+    )?;
     set_executable(&script)?;
     Ok(script)
 }
 
 fn target_dir(ctx: &Ctx, sysroot: &Path) -> PathBuf {
-    ctx.root.join("target/isolate").join(sysroot.strip_prefix(&ctx.sysroots).unwrap_or(sysroot))
+    ctx.root
+        .join("target/isolate")
+        .join(sysroot.strip_prefix(&ctx.sysroots).unwrap_or(sysroot))
 }
 
 pub fn build(ctx: &Ctx, sysroot: &Path) -> Result<Built> {
@@ -159,15 +222,24 @@ pub fn build(ctx: &Ctx, sysroot: &Path) -> Result<Built> {
     let (target, _) = target::select(&ctx.root.join("sysroots"), &manifest.target.name)?;
     let triple = &manifest.target.rust_triple;
     let target_dir = target_dir(ctx, sysroot);
-    note(format!("building the isolate for {} (CPython {}, {})", triple, manifest.python.version, manifest.flavor));
+    note(format!(
+        "building the isolate for {} (CPython {}, {})",
+        triple, manifest.python.version, manifest.flavor
+    ));
     let mut cmd = cargo_for(ctx, sysroot, &["build", "--bin", "isolate"])?;
     let start = Instant::now();
-    let status = cmd.status().context("running cargo build for the isolate")?;
+    let status = cmd
+        .status()
+        .context("running cargo build for the isolate")?;
     if !status.success() {
         bail!("building the isolate for {triple} failed ({status})");
     }
     note(format!("isolate built in {:.1?}", start.elapsed()));
-    let exe_name = if triple.starts_with("wasm") { "isolate.wasm" } else { "isolate" };
+    let exe_name = if triple.starts_with("wasm") {
+        "isolate.wasm"
+    } else {
+        "isolate"
+    };
     let built_exe = target_dir.join(triple).join("release").join(exe_name);
     let exe = root.join("bin").join(exe_name);
     fs::copy(&built_exe, &exe).with_context(|| format!("copying {}", built_exe.display()))?;
@@ -179,17 +251,28 @@ pub fn build(ctx: &Ctx, sysroot: &Path) -> Result<Built> {
         fs::remove_dir_all(&dist)?;
     }
     fs::create_dir_all(&dist)?;
-    fs::write(dist.join("make_stdlib_zip.py"), include_str!("../py/make_stdlib_zip.py"))?;
+    fs::write(
+        dist.join("make_stdlib_zip.py"),
+        include_str!("../py/make_stdlib_zip.py"),
+    )?;
     let mut python = manifest.target.runner.clone();
     python.push(root.join(&manifest.paths.python).display().to_string());
     let out = Command::new(&python[0])
         .args(&python[1..])
-        .args(["-I", "dist/make_stdlib_zip.py", &manifest.paths.stdlib, "dist/stdlib.zip"])
+        .args([
+            "-I",
+            "dist/make_stdlib_zip.py",
+            &manifest.paths.stdlib,
+            "dist/stdlib.zip",
+        ])
         .current_dir(&root)
         .output()
         .context("running the sysroot's python3 to zip the stdlib")?;
     if !out.status.success() {
-        bail!("zipping the stdlib failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "zipping the stdlib failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     fs::remove_file(dist.join("make_stdlib_zip.py"))?;
     let zip = dist.join("stdlib.zip");
@@ -200,7 +283,13 @@ pub fn build(ctx: &Ctx, sysroot: &Path) -> Result<Built> {
         // directory, empty since every extension module is built in.
         let lib = dist.join("lib");
         fs::create_dir_all(lib.join(format!("python{}/lib-dynload", manifest.python.abi)))?;
-        fs::rename(&zip, lib.join(format!("python{}.zip", manifest.python.abi.replace('.', ""))))?;
+        fs::rename(
+            &zip,
+            lib.join(format!(
+                "python{}.zip",
+                manifest.python.abi.replace('.', "")
+            )),
+        )?;
         fs::copy(&exe, &standalone)?;
     } else {
         // Appended to the executable: zipimport reads it from there.
@@ -210,7 +299,13 @@ pub fn build(ctx: &Ctx, sysroot: &Path) -> Result<Built> {
         fs::remove_file(&zip)?;
     }
     set_executable(&standalone)?;
-    Ok(Built { sysroot: root, manifest, target, exe, standalone })
+    Ok(Built {
+        sysroot: root,
+        manifest,
+        target,
+        exe,
+        standalone,
+    })
 }
 
 fn set_executable(p: &Path) -> Result<()> {
@@ -226,16 +321,27 @@ pub fn check(ctx: &Ctx, b: &Built, regrtest: bool) -> Result<String> {
     let is_elf = !m.target.rust_triple.starts_with("wasm");
     println!("\nchecks for the {name} isolate ({}):", b.exe.display());
     if is_elf {
-        let file = Command::new("file").arg("-b").arg(&b.exe).output().context("running file(1)")?;
+        let file = Command::new("file")
+            .arg("-b")
+            .arg(&b.exe)
+            .output()
+            .context("running file(1)")?;
         let file = String::from_utf8_lossy(&file.stdout).trim().to_string();
         let want_pie = m.flavor != Flavor::Static;
         if file.contains("pie executable") != want_pie || !file.contains("executable") {
-            bail!("file(1) says {file:?}: expected a {}PIE executable", if want_pie { "" } else { "non-" });
+            bail!(
+                "file(1) says {file:?}: expected a {}PIE executable",
+                if want_pie { "" } else { "non-" }
+            );
         }
         println!("  file:        {file}");
         let needed = verify::needed(&b.exe)?;
-        let extra: Vec<&str> =
-            m.link.shared_library.iter().filter_map(|s| Path::new(s).file_name().and_then(|f| f.to_str())).collect();
+        let extra: Vec<&str> = m
+            .link
+            .shared_library
+            .iter()
+            .filter_map(|s| Path::new(s).file_name().and_then(|f| f.to_str()))
+            .collect();
         verify::check_needed(&b.exe, &extra)?;
         if m.flavor != Flavor::Shared && needed.iter().any(|n| n.contains("python")) {
             bail!("the isolate needs a shared libpython: {needed:?}");
@@ -248,12 +354,28 @@ pub fn check(ctx: &Ctx, b: &Built, regrtest: bool) -> Result<String> {
         // in python3's link as in the LTO object: the isolate must have every one python3 has.
         let defined = verify::defined_symbols(&nm, &b.exe)?;
         let reference = verify::defined_symbols(&nm, &b.sysroot.join(&m.paths.python))?;
-        let missing: Vec<&String> = m.hacl.symbols.iter().filter(|s| reference.contains(*s) && !defined.contains(*s)).collect();
-        let present = m.hacl.symbols.iter().filter(|s| defined.contains(*s)).count();
+        let missing: Vec<&String> = m
+            .hacl
+            .symbols
+            .iter()
+            .filter(|s| reference.contains(*s) && !defined.contains(*s))
+            .collect();
+        let present = m
+            .hacl
+            .symbols
+            .iter()
+            .filter(|s| defined.contains(*s))
+            .count();
         if !missing.is_empty() || (present == 0 && !m.hacl.symbols.is_empty()) {
-            bail!("HACL* symbols missing from the isolate: {missing:?} ({present} of the recipe's {} present)", m.hacl.symbols.len());
+            bail!(
+                "HACL* symbols missing from the isolate: {missing:?} ({present} of the recipe's {} present)",
+                m.hacl.symbols.len()
+            );
         }
-        println!("  HACL*:       {present} of the recipe's {} symbols defined in the isolate, every one python3 has (LTO inlines the rest)", m.hacl.symbols.len());
+        println!(
+            "  HACL*:       {present} of the recipe's {} symbols defined in the isolate, every one python3 has (LTO inlines the rest)",
+            m.hacl.symbols.len()
+        );
     } else {
         // zig strips a WASI module's names, so the proof is the archives it links, and that
         // with no OpenSSL on WASI the known answers below can only come from HACL*.
@@ -261,25 +383,52 @@ pub fn check(ctx: &Ctx, b: &Built, regrtest: bool) -> Result<String> {
         for archive in &m.hacl.archives {
             defined.extend(verify::defined_symbols(&nm, &b.sysroot.join(archive))?);
         }
-        let missing: Vec<&String> = m.hacl.symbols.iter().filter(|s| !defined.contains(*s)).collect();
+        let missing: Vec<&String> = m
+            .hacl
+            .symbols
+            .iter()
+            .filter(|s| !defined.contains(*s))
+            .collect();
         if !missing.is_empty() || !m.link.inputs.iter().any(|i| m.hacl.archives.contains(i)) {
-            bail!("the isolate does not link the HACL* code: missing {missing:?} from {:?}", m.hacl.archives);
+            bail!(
+                "the isolate does not link the HACL* code: missing {missing:?} from {:?}",
+                m.hacl.archives
+            );
         }
-        println!("  HACL*:       {} symbols defined in {:?}, which the isolate links (no OpenSSL on WASI)", m.hacl.symbols.len(), m.hacl.archives);
+        println!(
+            "  HACL*:       {} symbols defined in {:?}, which the isolate links (no OpenSSL on WASI)",
+            m.hacl.symbols.len(),
+            m.hacl.archives
+        );
     }
 
     // Each invoked by its own path, as a user would.
-    let natural = |exe: String| Interp { runner: m.target.runner.clone(), argv0: exe.clone(), exe };
+    let natural = |exe: String| Interp {
+        runner: m.target.runner.clone(),
+        argv0: exe.clone(),
+        exe,
+    };
     let python = natural(b.sysroot.join(&m.paths.python).display().to_string());
     let isolate = natural(b.exe.display().to_string());
-    let scratch = ctx.work_dir().join("isolate-check").join(m.target.name.as_str());
+    let scratch = ctx
+        .work_dir()
+        .join("isolate-check")
+        .join(m.target.name.as_str());
     fs::create_dir_all(&scratch)?;
     let mut interpreter = m.target.runner.clone();
     interpreter.push(b.exe.display().to_string());
     interpreter.push("-I".into());
     let report = verify::run_check(&interpreter, &scratch, &m.modules.builtin)?;
     verify::require_clean(&report, "the isolate", &m.python.version)?;
-    println!("  modules:     all {} builtin modules import; hashlib known answers match{}", m.modules.builtin.len(), if m.modules.builtin.iter().any(|b| b == "_hashlib") { " (OpenSSL and HACL*)" } else { " (HACL*)" });
+    println!(
+        "  modules:     all {} builtin modules import; hashlib known answers match{}",
+        m.modules.builtin.len(),
+        if m.modules.builtin.iter().any(|b| b == "_hashlib") {
+            " (OpenSSL and HACL*)"
+        } else {
+            " (HACL*)"
+        }
+    );
 
     relocation_check(b)?;
     if is_elf {
@@ -289,21 +438,42 @@ pub fn check(ctx: &Ctx, b: &Built, regrtest: bool) -> Result<String> {
     }
 
     // Same argv for both, argv[0] included: python3's own path.
-    let reference = Interp { argv0: python.exe.clone(), ..python.clone() };
-    let candidate = Interp { argv0: python.exe.clone(), ..isolate.clone() };
+    let reference = Interp {
+        argv0: python.exe.clone(),
+        ..python.clone()
+    };
+    let candidate = Interp {
+        argv0: python.exe.clone(),
+        ..isolate.clone()
+    };
     let cases = corpus::cli_cases(&scratch)?;
     let corpus_dir = ctx.root.join("engine/corpus");
     println!("  bit-exact corpus against {}:", python.exe);
-    let r = corpus::check(&corpus_dir, &reference, &candidate, &m.target.name, &m.modules.builtin, &cases)?;
+    let r = corpus::check(
+        &corpus_dir,
+        &reference,
+        &candidate,
+        &m.target.name,
+        &m.modules.builtin,
+        &cases,
+    )?;
     for (file, why) in &r.skipped {
         println!("  skipped {file}: {why}");
     }
     println!("bit-exact {}/{}", r.passed, r.total);
     if !r.failures.is_empty() {
-        bail!("the isolate differs from python3 on: {}", r.failures.join(", "));
+        bail!(
+            "the isolate differs from python3 on: {}",
+            r.failures.join(", ")
+        );
     }
 
-    let mut summary = format!("{name}: bit-exact {}/{} ({} skipped)", r.passed, r.total, r.skipped.len());
+    let mut summary = format!(
+        "{name}: bit-exact {}/{} ({} skipped)",
+        r.passed,
+        r.total,
+        r.skipped.len()
+    );
     if !m.target.runner.is_empty() {
         summary.push_str(&same_as_native(ctx, m, &r, &corpus_dir)?);
     }
@@ -322,14 +492,31 @@ pub fn check(ctx: &Ctx, b: &Built, regrtest: bool) -> Result<String> {
 
 /// A cross target's python3 must print what the native one prints for every corpus program,
 /// except those that print the platform on purpose.
-fn same_as_native(ctx: &Ctx, m: &Manifest, r: &corpus::Report, corpus_dir: &Path) -> Result<String> {
-    let native = crate::install::sysroot_dir(&ctx.sysroots, target::native_name(), &m.python.version, Flavor::Static);
+fn same_as_native(
+    ctx: &Ctx,
+    m: &Manifest,
+    r: &corpus::Report,
+    corpus_dir: &Path,
+) -> Result<String> {
+    let native = crate::install::sysroot_dir(
+        &ctx.sysroots,
+        target::native_name(),
+        &m.python.version,
+        Flavor::Static,
+    );
     let Ok((nm, nroot)) = Manifest::load(&native) else {
-        println!("  (no native {} sysroot: the comparison with the native output is skipped)", m.python.version);
+        println!(
+            "  (no native {} sysroot: the comparison with the native output is skipped)",
+            m.python.version
+        );
         return Ok(String::new());
     };
     let exe = nroot.join(&nm.paths.python).display().to_string();
-    let python = Interp { runner: vec![], argv0: exe.clone(), exe };
+    let python = Interp {
+        runner: vec![],
+        argv0: exe.clone(),
+        exe,
+    };
     let programs = corpus::load(corpus_dir)?;
     let mut same = 0;
     let mut differ = Vec::new();
@@ -337,20 +524,38 @@ fn same_as_native(ctx: &Ctx, m: &Manifest, r: &corpus::Report, corpus_dir: &Path
         if r.platform_specific.contains(file) {
             continue;
         }
-        let p = programs.iter().find(|p| p.file == *file).context("corpus program")?;
+        let p = programs
+            .iter()
+            .find(|p| p.file == *file)
+            .context("corpus program")?;
         let mut args = vec![p.file.clone()];
         args.extend(p.args.iter().cloned());
         let ours = corpus::run(&python, &args, b"", corpus_dir)?;
         if normalise_paths(&ours, corpus_dir) == normalise_paths(theirs, corpus_dir) {
             same += 1;
         } else {
-            println!("  DIFF  {file} between {} and {}:\n{}", nm.target.name, m.target.name, corpus::diff(&ours, theirs, (&nm.target.name, &m.target.name)));
+            println!(
+                "  DIFF  {file} between {} and {}:\n{}",
+                nm.target.name,
+                m.target.name,
+                corpus::diff(&ours, theirs, (&nm.target.name, &m.target.name))
+            );
             differ.push(file.clone());
         }
     }
-    println!("  same as {}: {same}/{} programs print exactly what they print natively ({} platform-specific left out)", nm.target.name, same + differ.len(), r.platform_specific.len());
+    println!(
+        "  same as {}: {same}/{} programs print exactly what they print natively ({} platform-specific left out)",
+        nm.target.name,
+        same + differ.len(),
+        r.platform_specific.len()
+    );
     if !differ.is_empty() {
-        bail!("{} output differs from {} on: {}", m.target.name, nm.target.name, differ.join(", "));
+        bail!(
+            "{} output differs from {} on: {}",
+            m.target.name,
+            nm.target.name,
+            differ.join(", ")
+        );
     }
     Ok(format!("; same as {} {same}/{same}", nm.target.name))
 }
@@ -359,8 +564,17 @@ fn same_as_native(ctx: &Ctx, m: &Manifest, r: &corpus::Report, corpus_dir: &Path
 /// natively, `/` inside a WASI guest (where it is preopened), which prints as `"//name.py"`.
 fn normalise_paths(o: &corpus::Outcome, corpus_dir: &Path) -> corpus::Outcome {
     let host = format!("\"{}/", corpus_dir.display());
-    let fix = |b: &[u8]| String::from_utf8_lossy(b).replace(&host, "\"<corpus>/").replace("\"//", "\"<corpus>/").into_bytes();
-    corpus::Outcome { stdout: fix(&o.stdout), stderr: fix(&o.stderr), status: o.status }
+    let fix = |b: &[u8]| {
+        String::from_utf8_lossy(b)
+            .replace(&host, "\"<corpus>/")
+            .replace("\"//", "\"<corpus>/")
+            .into_bytes()
+    };
+    corpus::Outcome {
+        stdout: fix(&o.stdout),
+        stderr: fix(&o.stderr),
+        status: o.status,
+    }
 }
 
 /// The self-contained isolate, copied alone to a fresh directory, runs with an empty
@@ -377,21 +591,42 @@ fn relocation_check(b: &Built) -> Result<()> {
                 print(hashlib.sha256(b'abc').hexdigest(), json.dumps({'d': str(decimal.Decimal(1) / 7)}))\n\
                 print('\\n'.join(sys.path))\n\
                 print('\\n'.join(sorted({getattr(m, '__file__', None) or '' for m in list(sys.modules.values())})))\n";
-    let iso = Interp { runner: m.target.runner.clone(), exe: exe.display().to_string(), argv0: exe.display().to_string() };
+    let iso = Interp {
+        runner: m.target.runner.clone(),
+        exe: exe.display().to_string(),
+        argv0: exe.display().to_string(),
+    };
     let out = corpus::run(&iso, &["-c".into(), code.into()], b"", &dir)?;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    if out.status != Some(0) || !stdout.starts_with("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") {
-        bail!("the relocated isolate failed: {:?}\n{stdout}{}", out.status, String::from_utf8_lossy(&out.stderr));
+    if out.status != Some(0)
+        || !stdout.starts_with("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    {
+        bail!(
+            "the relocated isolate failed: {:?}\n{stdout}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let sysroot = b.sysroot.display().to_string();
     // Under WASI the runner maps the copied directory at the prefix, so only native builds
     // can tell a leak to the prefix from the intended path.
-    let prefix = if m.target.rust_triple.starts_with("wasm") { "\0" } else { crate::compile::PREFIX };
-    let leak = stdout.lines().skip(1).find(|l| l.contains(&sysroot) || *l == prefix || l.starts_with(&format!("{prefix}/")));
+    let prefix = if m.target.rust_triple.starts_with("wasm") {
+        "\0"
+    } else {
+        crate::compile::PREFIX
+    };
+    let leak = stdout
+        .lines()
+        .skip(1)
+        .find(|l| l.contains(&sysroot) || *l == prefix || l.starts_with(&format!("{prefix}/")));
     if let Some(leak) = leak {
         bail!("the relocated isolate reached outside itself: {leak}");
     }
-    println!("  relocatable: {} copied to {} imports hashlib, json, decimal from what ships with it", exe.file_name().unwrap().to_string_lossy(), dir.display());
+    println!(
+        "  relocatable: {} copied to {} imports hashlib, json, decimal from what ships with it",
+        exe.file_name().unwrap().to_string_lossy(),
+        dir.display()
+    );
     fs::remove_dir_all(&dir)?;
     Ok(())
 }
@@ -402,7 +637,10 @@ fn signal_check(python: &Interp, isolate: &Interp, scratch: &Path) -> Result<()>
     use std::io::{BufRead, BufReader};
     use std::os::unix::process::ExitStatusExt;
     let script = scratch.join("sleeper.py");
-    fs::write(&script, "import time\nprint('ready', flush=True)\ntime.sleep(60)\n")?;
+    fs::write(
+        &script,
+        "import time\nprint('ready', flush=True)\ntime.sleep(60)\n",
+    )?;
     let mut seen = Vec::new();
     for interp in [python, isolate] {
         let mut cmd = interp.command();
@@ -428,16 +666,32 @@ fn signal_check(python: &Interp, isolate: &Interp, scratch: &Path) -> Result<()>
         ensure!(line == "ready\n", "{} did not start: {line:?}", interp.exe);
         // Let it return from print() into sleep(), or the traceback names the print line
         // (it does under qemu, which is slower).
-        std::thread::sleep(std::time::Duration::from_millis(if interp.runner.is_empty() { 500 } else { 3000 }));
-        let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status()?;
+        std::thread::sleep(std::time::Duration::from_millis(
+            if interp.runner.is_empty() { 500 } else { 3000 },
+        ));
+        let status = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()?;
         ensure!(status.success(), "kill -INT failed");
         let out = child.wait_with_output()?;
         let stderr = String::from_utf8_lossy(&out.stderr).replace(&interp.exe, "<exe>");
         seen.push((out.status.signal(), out.status.code(), stderr));
     }
-    ensure!(seen[0].2.contains("KeyboardInterrupt"), "python3 did not raise KeyboardInterrupt: {:?}", seen[0]);
-    ensure!(seen[0] == seen[1], "Ctrl-C differs:\n  python3: {:?}\n  isolate: {:?}", seen[0], seen[1]);
-    println!("  Ctrl-C:      KeyboardInterrupt and death by signal {:?}, as python3", seen[1].0);
+    ensure!(
+        seen[0].2.contains("KeyboardInterrupt"),
+        "python3 did not raise KeyboardInterrupt: {:?}",
+        seen[0]
+    );
+    ensure!(
+        seen[0] == seen[1],
+        "Ctrl-C differs:\n  python3: {:?}\n  isolate: {:?}",
+        seen[0],
+        seen[1]
+    );
+    println!(
+        "  Ctrl-C:      KeyboardInterrupt and death by signal {:?}, as python3",
+        seen[1].0
+    );
     Ok(())
 }
 
@@ -447,7 +701,10 @@ fn signal_check(python: &Interp, isolate: &Interp, scratch: &Path) -> Result<()>
 /// finds its stdlib relative to argv[0].
 fn runner_wrapper(interp: &Interp) -> Result<Interp> {
     let exe = Path::new(&interp.exe);
-    let script = exe.with_file_name(format!("{}-run", exe.file_name().unwrap().to_string_lossy()));
+    let script = exe.with_file_name(format!(
+        "{}-run",
+        exe.file_name().unwrap().to_string_lossy()
+    ));
     let quoted: Vec<String> = interp.runner.iter().map(|a| format!("'{a}'")).collect();
     fs::write(
         &script,
@@ -460,7 +717,10 @@ fn runner_wrapper(interp: &Interp) -> Result<Interp> {
         ),
     )?;
     set_executable(&script)?;
-    Ok(Interp { argv0: script.display().to_string(), ..interp.clone() })
+    Ok(Interp {
+        argv0: script.display().to_string(),
+        ..interp.clone()
+    })
 }
 
 /// Runs CPython's regression subset with python3 and with the isolate; the summaries must agree.
@@ -477,17 +737,43 @@ fn regression_tests(python: &Interp, isolate: &Interp, scratch: &Path) -> Result
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let summary: Vec<String> = text
             .lines()
-            .filter(|l| l.starts_with("Total tests:") || l.starts_with("Total test files:") || l.starts_with("Result:") || l.contains("tests OK"))
+            .filter(|l| {
+                l.starts_with("Total tests:")
+                    || l.starts_with("Total test files:")
+                    || l.starts_with("Result:")
+                    || l.contains("tests OK")
+            })
             .map(|l| l.trim().to_string())
             .collect();
-        println!("  regrtest with {}: {} in {:.0?}", Path::new(&interp.exe).file_name().unwrap().to_string_lossy(), summary.join(" | "), start.elapsed());
-        if out.status != Some(0) || !summary.iter().any(|l| l.contains("SUCCESS") || l.contains("tests OK")) {
-            bail!("CPython's tests failed with {}:\n{}\n{}", interp.exe, text, String::from_utf8_lossy(&out.stderr));
+        println!(
+            "  regrtest with {}: {} in {:.0?}",
+            Path::new(&interp.exe)
+                .file_name()
+                .unwrap()
+                .to_string_lossy(),
+            summary.join(" | "),
+            start.elapsed()
+        );
+        if out.status != Some(0)
+            || !summary
+                .iter()
+                .any(|l| l.contains("SUCCESS") || l.contains("tests OK"))
+        {
+            bail!(
+                "CPython's tests failed with {}:\n{}\n{}",
+                interp.exe,
+                text,
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         results.push(summary);
     }
     if results[0] != results[1] {
-        bail!("the isolate's test results differ from python3's:\n  python3: {:?}\n  isolate: {:?}", results[0], results[1]);
+        bail!(
+            "the isolate's test results differ from python3's:\n  python3: {:?}\n  isolate: {:?}",
+            results[0],
+            results[1]
+        );
     }
     Ok(results[1].join(" | "))
 }

@@ -30,7 +30,11 @@ use std::path::{Path, PathBuf};
 use sysroot_manifest::Flavor;
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "Build static CPython sysroots and the isolate that embeds them", version)]
+#[command(
+    name = "cargo xtask",
+    about = "Build static CPython sysroots and the isolate that embeds them",
+    version
+)]
 struct Cli {
     #[command(flatten)]
     global: Global,
@@ -247,7 +251,10 @@ fn main() {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("xtask lives in the repository")?.to_path_buf();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("xtask lives in the repository")?
+        .to_path_buf();
     let g = cli.global;
     let cache_dir = match g.cache_dir {
         Some(d) => d,
@@ -263,7 +270,9 @@ fn run(cli: Cli) -> Result<()> {
         cache_dir: absolute(cache_dir)?,
         mirror: g.mirror.as_deref().map(fetch::Mirror::parse).transpose()?,
         offline: g.offline,
-        jobs: g.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        jobs: g
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
     };
     match cli.command {
         Command::BuildPython(a) => {
@@ -289,13 +298,19 @@ fn run(cli: Cli) -> Result<()> {
             isolate::run(&ctx, &opts)?;
         }
         Command::Fetch { python } => {
-            let fetcher = fetch::Fetcher::new(ctx.cache_dir.clone(), ctx.mirror.clone(), ctx.offline)?;
+            let fetcher =
+                fetch::Fetcher::new(ctx.cache_dir.clone(), ctx.mirror.clone(), ctx.offline)?;
             let recipes = recipe::load_all(&ctx.root.join("recipes"))?;
             let mut failed = 0;
-            for (r, _) in recipes.iter().filter(|(r, _)| python.as_ref().is_none_or(|v| *v == r.version)) {
+            for (r, _) in recipes
+                .iter()
+                .filter(|(r, _)| python.as_ref().is_none_or(|v| *v == r.version))
+            {
                 for s in &r.sources {
                     match fetcher.fetch(s) {
-                        Ok(p) => println!("ok        {} {}  {}", s.sha256, s.file_name(), p.display()),
+                        Ok(p) => {
+                            println!("ok        {} {}  {}", s.sha256, s.file_name(), p.display())
+                        }
                         Err(e) => {
                             failed += 1;
                             println!("FAILED    {}: {e:#}", s.file_name());
@@ -307,27 +322,79 @@ fn run(cli: Cli) -> Result<()> {
                 anyhow::bail!("{failed} pinned source(s) could not be fetched and verified");
             }
         }
-        Command::Bench { target, python, runs, warmups, callgrind, build_variants, no_pgo } => {
-            bench::run(&ctx, &bench::Options { target, python, runs, warmups, callgrind, build_variants, pgo: !no_pgo })?;
+        Command::Bench {
+            target,
+            python,
+            runs,
+            warmups,
+            callgrind,
+            build_variants,
+            no_pgo,
+        } => {
+            bench::run(
+                &ctx,
+                &bench::Options {
+                    target,
+                    python,
+                    runs,
+                    warmups,
+                    callgrind,
+                    build_variants,
+                    pgo: !no_pgo,
+                },
+            )?;
         }
         Command::Test { target, pgo } => {
-            let targets = if target.is_empty() { vec![target::native_name().to_string()] } else { target };
+            let targets = if target.is_empty() {
+                vec![target::native_name().to_string()]
+            } else {
+                target
+            };
             e2e::run(&ctx, &e2e::Options { targets, pgo })?;
         }
-        Command::Run { target, python, args } => std::process::exit(isolate::run_isolate(&ctx, &target, python.as_deref(), &args)?),
+        Command::Run {
+            target,
+            python,
+            args,
+        } => std::process::exit(isolate::run_isolate(
+            &ctx,
+            &target,
+            python.as_deref(),
+            &args,
+        )?),
         Command::Reproduce { target, python } => dist::reproduce(&ctx, &target, python.as_deref())?,
-        Command::Dist { target, python, out } => {
+        Command::Dist {
+            target,
+            python,
+            out,
+        } => {
             let out = out.unwrap_or_else(|| ctx.root.join("target/dist"));
-            dist::run(&ctx, &dist::Options { targets: target, python, out })?
+            dist::run(
+                &ctx,
+                &dist::Options {
+                    targets: target,
+                    python,
+                    out,
+                },
+            )?
         }
         Command::Provision { target } => provision::provision(&ctx, &target)?,
         Command::Doctor { target } => provision::doctor(&ctx, &target)?,
         Command::List => {
             for (r, _) in recipe::load_all(&ctx.root.join("recipes"))? {
-                println!("python {}{}", r.version, if r.default { " (default)" } else { "" });
+                println!(
+                    "python {}{}",
+                    r.version,
+                    if r.default { " (default)" } else { "" }
+                );
             }
             for (t, _) in target::load_all(&ctx.root.join("sysroots"))? {
-                println!("target {:8} {} flavors: {}", t.name, t.rust_triple, t.flavors.keys().cloned().collect::<Vec<_>>().join(", "));
+                println!(
+                    "target {:8} {} flavors: {}",
+                    t.name,
+                    t.rust_triple,
+                    t.flavors.keys().cloned().collect::<Vec<_>>().join(", ")
+                );
             }
         }
     }
@@ -335,7 +402,11 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn absolute(p: PathBuf) -> Result<PathBuf> {
-    Ok(if p.is_absolute() { p } else { std::env::current_dir()?.join(p) })
+    Ok(if p.is_absolute() {
+        p
+    } else {
+        std::env::current_dir()?.join(p)
+    })
 }
 
 /// `git rev-parse HEAD` of the repository, with `-dirty` when it has uncommitted changes.
@@ -345,7 +416,16 @@ pub fn git_revision(root: &Path) -> String {
         Err(_) => return "unknown".into(),
     };
     sh.change_dir(root);
-    let rev = xshell::cmd!(sh, "git rev-parse HEAD").quiet().ignore_stderr().read().unwrap_or_else(|_| "unknown".into());
-    let dirty = xshell::cmd!(sh, "git status --porcelain").quiet().ignore_stderr().read().map(|s| !s.trim().is_empty()).unwrap_or(false);
+    let rev = xshell::cmd!(sh, "git rev-parse HEAD")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .unwrap_or_else(|_| "unknown".into());
+    let dirty = xshell::cmd!(sh, "git status --porcelain")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .map(|s| !s.trim().is_empty())
+        .unwrap_or(false);
     if dirty { format!("{rev}-dirty") } else { rev }
 }

@@ -10,17 +10,33 @@ use std::path::Path;
 use std::process::Command;
 
 pub fn apply(src: &Path, patch: &Path, mtime: std::time::SystemTime) -> Result<()> {
-    let name = patch.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let name = patch
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
     if !patch.is_file() {
         bail!("patch {name} not found at {}", patch.display());
     }
     for dry_run in [true, false] {
         let mut cmd = Command::new("patch");
-        cmd.args(["-p1", "--forward", "--batch", "--fuzz=0", "--no-backup-if-mismatch", "-d"]).arg(src).arg("-i").arg(patch);
+        cmd.args([
+            "-p1",
+            "--forward",
+            "--batch",
+            "--fuzz=0",
+            "--no-backup-if-mismatch",
+            "-d",
+        ])
+        .arg(src)
+        .arg("-i")
+        .arg(patch);
         if dry_run {
             cmd.arg("--dry-run");
         }
-        let out = cmd.output().context("running `patch` (install it: apt-get install patch)")?;
+        let out = cmd
+            .output()
+            .context("running `patch` (install it: apt-get install patch)")?;
         if !out.status.success() {
             bail!(
                 "patch {name} does not apply to {}:\n{}{}",
@@ -32,7 +48,11 @@ pub fn apply(src: &Path, patch: &Path, mtime: std::time::SystemTime) -> Result<(
     }
     for file in touched(&std::fs::read_to_string(patch)?) {
         let path = src.join(&file);
-        std::fs::File::options().write(true).open(&path)?.set_modified(mtime).with_context(|| format!("setting the time of {}", path.display()))?;
+        std::fs::File::options()
+            .write(true)
+            .open(&path)?
+            .set_modified(mtime)
+            .with_context(|| format!("setting the time of {}", path.display()))?;
     }
     Ok(())
 }
@@ -42,7 +62,12 @@ fn touched(patch: &str) -> Vec<String> {
     patch
         .lines()
         .filter_map(|l| l.strip_prefix("+++ "))
-        .filter_map(|p| p.split('\t').next()?.split_once('/').map(|(_, rest)| rest.to_string()))
+        .filter_map(|p| {
+            p.split('\t')
+                .next()?
+                .split_once('/')
+                .map(|(_, rest)| rest.to_string())
+        })
         .collect()
 }
 
@@ -58,16 +83,32 @@ mod tests {
         fs::create_dir_all(d.join("src")).unwrap();
         fs::write(d.join("src/f.txt"), "one\ntwo\nthree\n").unwrap();
         let good = d.join("good.patch");
-        fs::write(&good, "--- a/f.txt\n+++ b/f.txt\n@@ -1,3 +1,3 @@\n one\n-two\n+TWO\n three\n").unwrap();
+        fs::write(
+            &good,
+            "--- a/f.txt\n+++ b/f.txt\n@@ -1,3 +1,3 @@\n one\n-two\n+TWO\n three\n",
+        )
+        .unwrap();
         let epoch = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
         apply(&d.join("src"), &good, epoch).unwrap();
-        assert_eq!(fs::read_to_string(d.join("src/f.txt")).unwrap(), "one\nTWO\nthree\n");
-        assert_eq!(fs::metadata(d.join("src/f.txt")).unwrap().modified().unwrap(), epoch);
+        assert_eq!(
+            fs::read_to_string(d.join("src/f.txt")).unwrap(),
+            "one\nTWO\nthree\n"
+        );
+        assert_eq!(
+            fs::metadata(d.join("src/f.txt"))
+                .unwrap()
+                .modified()
+                .unwrap(),
+            epoch
+        );
 
         // Applying it again must fail (it no longer matches) and leave the file as it is.
         let err = apply(&d.join("src"), &good, epoch).unwrap_err().to_string();
         assert!(err.contains("good.patch does not apply"), "{err}");
-        assert_eq!(fs::read_to_string(d.join("src/f.txt")).unwrap(), "one\nTWO\nthree\n");
+        assert_eq!(
+            fs::read_to_string(d.join("src/f.txt")).unwrap(),
+            "one\nTWO\nthree\n"
+        );
         fs::remove_dir_all(&d).unwrap();
     }
 }

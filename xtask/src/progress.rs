@@ -15,9 +15,14 @@ use std::time::{Duration, Instant};
 pub fn bytes_bar(total: Option<u64>, name: &str) -> ProgressBar {
     let bar = match total {
         Some(n) => ProgressBar::new(n).with_style(
-            ProgressStyle::with_template("  {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}").unwrap().progress_chars("=> "),
+            ProgressStyle::with_template(
+                "  {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+            )
+            .unwrap()
+            .progress_chars("=> "),
         ),
-        None => ProgressBar::new_spinner().with_style(ProgressStyle::with_template("  {spinner} {msg} {bytes}").unwrap()),
+        None => ProgressBar::new_spinner()
+            .with_style(ProgressStyle::with_template("  {spinner} {msg} {bytes}").unwrap()),
     };
     bar.set_message(name.to_string());
     bar
@@ -34,7 +39,11 @@ pub fn run_logged_status(step: &str, cmd: &mut Command, log: &Path) -> Result<Ex
     if let Some(dir) = log.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let out = File::options().create(true).append(true).open(log).with_context(|| format!("opening log {}", log.display()))?;
+    let out = File::options()
+        .create(true)
+        .append(true)
+        .open(log)
+        .with_context(|| format!("opening log {}", log.display()))?;
     use std::io::Write;
     writeln!(&out, "$ {}", describe(cmd))?;
     eprintln!("==> {step}  (log: {})", log.display());
@@ -45,7 +54,8 @@ pub fn run_logged_status(step: &str, cmd: &mut Command, log: &Path) -> Result<Ex
         .stdin(Stdio::null())
         .spawn()
         .with_context(|| format!("{step}: cannot start {}", describe(cmd)))?;
-    let bar = ProgressBar::new_spinner().with_style(ProgressStyle::with_template("    {spinner} [{elapsed}] {msg}").unwrap());
+    let bar = ProgressBar::new_spinner()
+        .with_style(ProgressStyle::with_template("    {spinner} [{elapsed}] {msg}").unwrap());
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break status;
@@ -55,15 +65,26 @@ pub fn run_logged_status(step: &str, cmd: &mut Command, log: &Path) -> Result<Ex
         std::thread::sleep(Duration::from_millis(250));
     };
     bar.finish_and_clear();
-    eprintln!("    {} in {:.0?}", if status.success() { "done" } else { "FAILED" }, start.elapsed());
+    eprintln!(
+        "    {} in {:.0?}",
+        if status.success() { "done" } else { "FAILED" },
+        start.elapsed()
+    );
     Ok(status)
 }
 
 pub fn run_logged(step: &str, cmd: &mut Command, log: &Path) -> Result<()> {
     let status = run_logged_status(step, cmd, log)?;
     if !status.success() {
-        eprintln!("--- last lines of {} ---\n{}", log.display(), tail(log, 40).unwrap_or_default());
-        bail!("{step} failed ({status}); the full log is {}", log.display());
+        eprintln!(
+            "--- last lines of {} ---\n{}",
+            log.display(),
+            tail(log, 40).unwrap_or_default()
+        );
+        bail!(
+            "{step} failed ({status}); the full log is {}",
+            log.display()
+        );
     }
     Ok(())
 }
@@ -86,7 +107,11 @@ pub fn tail(path: &Path, n: usize) -> Result<String> {
 
 fn last_line(path: &Path) -> Result<String> {
     let text = read_end(path, 4096)?;
-    let line = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default();
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default();
     Ok(line.chars().take(100).collect())
 }
 

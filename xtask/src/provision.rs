@@ -9,7 +9,16 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 /// Packages every target needs: compilers and tools the pipeline itself runs.
-const COMMON_APT: &[&str] = &["build-essential", "pkg-config", "patch", "perl", "file", "binutils", "python3", "python3-venv"];
+const COMMON_APT: &[&str] = &[
+    "build-essential",
+    "pkg-config",
+    "patch",
+    "perl",
+    "file",
+    "binutils",
+    "python3",
+    "python3-venv",
+];
 
 pub struct Missing {
     pub apt: Vec<String>,
@@ -22,7 +31,10 @@ fn targets(ctx: &Ctx, names: &[String]) -> Result<Vec<Target>> {
     if names.is_empty() {
         return Ok(all.into_iter().map(|(t, _)| t).collect());
     }
-    names.iter().map(|n| target::select(&ctx.root.join("sysroots"), n).map(|(t, _)| t)).collect()
+    names
+        .iter()
+        .map(|n| target::select(&ctx.root.join("sysroots"), n).map(|(t, _)| t))
+        .collect()
 }
 
 fn apt_installed(pkg: &str) -> bool {
@@ -37,7 +49,12 @@ fn rustup_installed() -> BTreeSet<String> {
     Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).lines().map(|l| l.trim().to_string()).collect())
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(|l| l.trim().to_string())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -53,7 +70,11 @@ pub fn missing(ctx: &Ctx, names: &[String]) -> Result<Missing> {
     Ok(Missing {
         apt: apt.into_iter().filter(|p| !apt_installed(p)).collect(),
         rustup: rustup.into_iter().filter(|t| !have.contains(t)).collect(),
-        pip_targets: ts.iter().filter(|t| !t.host_tools.pip.is_empty() && !Tools::is_provisioned(ctx, t)).map(|t| t.name.clone()).collect(),
+        pip_targets: ts
+            .iter()
+            .filter(|t| !t.host_tools.pip.is_empty() && !Tools::is_provisioned(ctx, t))
+            .map(|t| t.name.clone())
+            .collect(),
     })
 }
 
@@ -63,14 +84,39 @@ pub fn doctor(ctx: &Ctx, names: &[String]) -> Result<()> {
     let m = missing(ctx, names)?;
     for t in &ts {
         println!("target {} ({}):", t.name, t.rust_triple);
-        for p in COMMON_APT.iter().map(|s| s.to_string()).chain(t.host_tools.apt.iter().cloned()) {
-            println!("  {} apt {p}", if m.apt.contains(&p) { "MISSING" } else { "ok     " });
+        for p in COMMON_APT
+            .iter()
+            .map(|s| s.to_string())
+            .chain(t.host_tools.apt.iter().cloned())
+        {
+            println!(
+                "  {} apt {p}",
+                if m.apt.contains(&p) {
+                    "MISSING"
+                } else {
+                    "ok     "
+                }
+            );
         }
         for r in &t.host_tools.rustup {
-            println!("  {} rustup target {r}", if m.rustup.contains(r) { "MISSING" } else { "ok     " });
+            println!(
+                "  {} rustup target {r}",
+                if m.rustup.contains(r) {
+                    "MISSING"
+                } else {
+                    "ok     "
+                }
+            );
         }
         for p in &t.host_tools.pip {
-            println!("  {} pinned tool {p}", if m.pip_targets.contains(&t.name) { "MISSING" } else { "ok     " });
+            println!(
+                "  {} pinned tool {p}",
+                if m.pip_targets.contains(&t.name) {
+                    "MISSING"
+                } else {
+                    "ok     "
+                }
+            );
         }
     }
     if m.apt.is_empty() && m.rustup.is_empty() && m.pip_targets.is_empty() {
@@ -85,9 +131,18 @@ pub fn doctor(ctx: &Ctx, names: &[String]) -> Result<()> {
         println!("  rustup target add {}", m.rustup.join(" "));
     }
     if !m.pip_targets.is_empty() {
-        println!("  cargo xtask provision --target {}", m.pip_targets.join(" --target "));
+        println!(
+            "  cargo xtask provision --target {}",
+            m.pip_targets.join(" --target ")
+        );
     }
-    println!("  (or all at once: cargo xtask provision{})", names.iter().map(|n| format!(" --target {n}")).collect::<String>());
+    println!(
+        "  (or all at once: cargo xtask provision{})",
+        names
+            .iter()
+            .map(|n| format!(" --target {n}"))
+            .collect::<String>()
+    );
     bail!("host tools are missing")
 }
 
@@ -95,12 +150,26 @@ pub fn doctor(ctx: &Ctx, names: &[String]) -> Result<()> {
 pub fn provision(ctx: &Ctx, names: &[String]) -> Result<()> {
     let m = missing(ctx, names)?;
     if !m.apt.is_empty() {
-        let root = Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false);
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+            .unwrap_or(false);
         let prefix: Vec<&str> = if root { vec![] } else { vec!["sudo"] };
         crate::progress::note(format!("installing Debian packages: {}", m.apt.join(" ")));
-        for args in [vec!["apt-get", "update", "-q"], [vec!["apt-get", "install", "-y", "-q", "--no-install-recommends"], m.apt.iter().map(String::as_str).collect()].concat()] {
+        for args in [
+            vec!["apt-get", "update", "-q"],
+            [
+                vec!["apt-get", "install", "-y", "-q", "--no-install-recommends"],
+                m.apt.iter().map(String::as_str).collect(),
+            ]
+            .concat(),
+        ] {
             let argv: Vec<&str> = prefix.iter().copied().chain(args).collect();
-            let status = Command::new(argv[0]).args(&argv[1..]).env("DEBIAN_FRONTEND", "noninteractive").status()?;
+            let status = Command::new(argv[0])
+                .args(&argv[1..])
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .status()?;
             if !status.success() {
                 bail!("{} failed ({status})", argv.join(" "));
             }
@@ -108,7 +177,10 @@ pub fn provision(ctx: &Ctx, names: &[String]) -> Result<()> {
     }
     if !m.rustup.is_empty() {
         crate::progress::note(format!("adding Rust targets: {}", m.rustup.join(" ")));
-        let status = Command::new("rustup").args(["target", "add"]).args(&m.rustup).status()?;
+        let status = Command::new("rustup")
+            .args(["target", "add"])
+            .args(&m.rustup)
+            .status()?;
         if !status.success() {
             bail!("rustup target add {} failed", m.rustup.join(" "));
         }

@@ -95,12 +95,24 @@ pub struct Hacl {
 
 impl Recipe {
     pub fn load(path: &Path) -> Result<Recipe> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading recipe {}", path.display()))?;
-        let recipe: Recipe = toml::from_str(&text).with_context(|| format!("parsing recipe {}", path.display()))?;
-        recipe.validate().with_context(|| format!("recipe {}", path.display()))?;
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading recipe {}", path.display()))?;
+        let recipe: Recipe =
+            toml::from_str(&text).with_context(|| format!("parsing recipe {}", path.display()))?;
+        recipe
+            .validate()
+            .with_context(|| format!("recipe {}", path.display()))?;
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
         if stem != recipe.version {
-            bail!("recipe {} declares version {}: the file must be named {}.toml", path.display(), recipe.version, recipe.version);
+            bail!(
+                "recipe {} declares version {}: the file must be named {}.toml",
+                path.display(),
+                recipe.version,
+                recipe.version
+            );
         }
         Ok(recipe)
     }
@@ -114,15 +126,26 @@ impl Recipe {
             bail!("no [[sources]]");
         }
         for s in &self.sources {
-            if s.sha256.len() != 64 || !s.sha256.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
-                bail!("source {} has sha256 {:?}: expected 64 lowercase hex digits", s.url, s.sha256);
+            if s.sha256.len() != 64
+                || !s
+                    .sha256
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            {
+                bail!(
+                    "source {} has sha256 {:?}: expected 64 lowercase hex digits",
+                    s.url,
+                    s.sha256
+                );
             }
             if !s.url.starts_with("https://") {
                 bail!("source {} is not an https:// URL", s.url);
             }
         }
         if let Some(line) = self.setup_local.iter().find(|l| l.contains('=')) {
-            bail!("setup_local line {line:?} contains `=`, which makesetup reads as a make variable definition");
+            bail!(
+                "setup_local line {line:?} contains `=`, which makesetup reads as a make variable definition"
+            );
         }
         let known: BTreeSet<&str> = self.modules.builtin.iter().map(String::as_str).collect();
         if known.len() != self.modules.builtin.len() {
@@ -131,7 +154,9 @@ impl Recipe {
         for (scope, absent) in &self.modules.absent {
             for name in absent.keys() {
                 if !known.contains(name.as_str()) {
-                    bail!("[modules.absent.{scope:?}] names {name}, which is not in [modules] builtin");
+                    bail!(
+                        "[modules.absent.{scope:?}] names {name}, which is not in [modules] builtin"
+                    );
                 }
             }
         }
@@ -140,16 +165,29 @@ impl Recipe {
 
     /// `3.13.5` -> `3.13`.
     pub fn abi(&self) -> String {
-        self.version.rsplitn(2, '.').nth(1).unwrap_or(&self.version).to_string()
+        self.version
+            .rsplitn(2, '.')
+            .nth(1)
+            .unwrap_or(&self.version)
+            .to_string()
     }
 
     pub fn patches_for(&self, target: &str) -> impl Iterator<Item = &Patch> {
-        self.patches.iter().filter(move |p| p.targets.is_empty() || p.targets.iter().any(|t| t == target))
+        self.patches
+            .iter()
+            .filter(move |p| p.targets.is_empty() || p.targets.iter().any(|t| t == target))
     }
 
     pub fn configure_args_for(&self, target: &str) -> Vec<String> {
         let mut args = self.configure.args.clone();
-        args.extend(self.configure.targets.get(target).into_iter().flatten().cloned());
+        args.extend(
+            self.configure
+                .targets
+                .get(target)
+                .into_iter()
+                .flatten()
+                .cloned(),
+        );
         args
     }
 
@@ -169,16 +207,24 @@ impl Recipe {
     /// sections does not rebuild the others.
     pub fn build_identity(&self, target: &str) -> String {
         let mut r = self.clone();
-        r.patches.retain(|p| p.targets.is_empty() || p.targets.iter().any(|t| t == target));
+        r.patches
+            .retain(|p| p.targets.is_empty() || p.targets.iter().any(|t| t == target));
         r.configure.targets.retain(|t, _| t == target);
-        r.modules.absent.retain(|scope, _| scope == "*" || scope == target);
+        r.modules
+            .absent
+            .retain(|scope, _| scope == "*" || scope == target);
         serde_json::to_string(&r).expect("a recipe serialises")
     }
 
     /// Modules that must be built in on `target`.
     pub fn builtin_for(&self, target: &str) -> Vec<String> {
         let absent = self.absent_for(target);
-        self.modules.builtin.iter().filter(|m| !absent.contains_key(*m)).cloned().collect()
+        self.modules
+            .builtin
+            .iter()
+            .filter(|m| !absent.contains_key(*m))
+            .cloned()
+            .collect()
     }
 }
 
@@ -191,7 +237,12 @@ pub fn load_all(dir: &Path) -> Result<Vec<(Recipe, PathBuf)>> {
             out.push((Recipe::load(&path)?, path));
         }
     }
-    out.sort_by_key(|(r, _)| r.version.split('.').map(|p| p.parse::<u32>().unwrap_or(0)).collect::<Vec<_>>());
+    out.sort_by_key(|(r, _)| {
+        r.version
+            .split('.')
+            .map(|p| p.parse::<u32>().unwrap_or(0))
+            .collect::<Vec<_>>()
+    });
     Ok(out)
 }
 
@@ -204,7 +255,11 @@ pub fn select(dir: &Path, version: Option<&str>) -> Result<(Recipe, PathBuf)> {
         None => {
             let defaults: Vec<_> = all.iter().filter(|(r, _)| r.default).collect();
             if defaults.len() != 1 {
-                bail!("exactly one recipe in {} must say `default = true` (found {})", dir.display(), defaults.len());
+                bail!(
+                    "exactly one recipe in {} must say `default = true` (found {})",
+                    dir.display(),
+                    defaults.len()
+                );
             }
             defaults.first().copied()
         }
@@ -232,7 +287,10 @@ mod tests {
     fn the_shipped_recipes_parse_and_one_is_default() {
         let all = load_all(&recipes_dir()).unwrap();
         let versions: Vec<_> = all.iter().map(|(r, _)| r.version.as_str()).collect();
-        assert!(versions.contains(&"3.13.5") && versions.contains(&"3.11.2"), "{versions:?}");
+        assert!(
+            versions.contains(&"3.13.5") && versions.contains(&"3.11.2"),
+            "{versions:?}"
+        );
         let (default, _) = select(&recipes_dir(), None).unwrap();
         assert_eq!(default.version, "3.13.5");
         assert_eq!(default.abi(), "3.13");
@@ -240,14 +298,21 @@ mod tests {
         for (r, _) in &all {
             for p in &r.patches {
                 let path = recipes_dir().join("../patches").join(&p.file);
-                assert!(path.is_file(), "{} names missing patch {}", r.version, path.display());
+                assert!(
+                    path.is_file(),
+                    "{} names missing patch {}",
+                    r.version,
+                    path.display()
+                );
             }
         }
     }
 
     #[test]
     fn unknown_version_lists_the_valid_ones() {
-        let err = select(&recipes_dir(), Some("2.7.18")).unwrap_err().to_string();
+        let err = select(&recipes_dir(), Some("2.7.18"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("3.13.5") && err.contains("3.11.2"), "{err}");
     }
 
@@ -283,7 +348,12 @@ mod tests {
     #[test]
     fn per_target_sections_combine() {
         let r = parse(MINIMAL).unwrap();
-        assert_eq!(r.patches_for("x86_64").map(|p| p.file.as_str()).collect::<Vec<_>>(), ["a.patch"]);
+        assert_eq!(
+            r.patches_for("x86_64")
+                .map(|p| p.file.as_str())
+                .collect::<Vec<_>>(),
+            ["a.patch"]
+        );
         assert_eq!(r.patches_for("wasi").count(), 2);
         assert_eq!(r.configure_args_for("wasi"), ["--x", "--y"]);
         assert_eq!(r.builtin_for("x86_64"), ["zlib", "_socket"]);
@@ -294,8 +364,15 @@ mod tests {
     #[test]
     fn build_identity_ignores_other_targets_sections() {
         let r = parse(MINIMAL).unwrap();
-        let wasi_only = parse(&MINIMAL.replace("_socket = \"no sockets\"", "_socket = \"none\", _ssl = \"none\"")).unwrap();
-        assert_eq!(r.build_identity("x86_64"), wasi_only.build_identity("x86_64"));
+        let wasi_only = parse(&MINIMAL.replace(
+            "_socket = \"no sockets\"",
+            "_socket = \"none\", _ssl = \"none\"",
+        ))
+        .unwrap();
+        assert_eq!(
+            r.build_identity("x86_64"),
+            wasi_only.build_identity("x86_64")
+        );
         assert_ne!(r.build_identity("wasi"), wasi_only.build_identity("wasi"));
         let common = parse(&MINIMAL.replace("args = [\"--x\"]", "args = [\"--z\"]")).unwrap();
         assert_ne!(r.build_identity("x86_64"), common.build_identity("x86_64"));
@@ -304,14 +381,27 @@ mod tests {
     #[test]
     fn bad_recipes_are_refused_with_the_reason() {
         let bad_sha = MINIMAL.replace("93e583f2", "93E583F2");
-        assert!(parse(&bad_sha).unwrap_err().to_string().contains("lowercase hex"));
+        assert!(
+            parse(&bad_sha)
+                .unwrap_err()
+                .to_string()
+                .contains("lowercase hex")
+        );
         let typo = MINIMAL.replace("_socket = \"no sockets\"", "_sockett = \"no\"");
         assert!(parse(&typo).unwrap_err().to_string().contains("_sockett"));
         let unknown_key = MINIMAL.replace("[hacl]", "[hacl]\nsymbol = []");
         assert!(parse(&unknown_key).is_err());
         let http = MINIMAL.replace("https://www", "http://www");
         assert!(parse(&http).unwrap_err().to_string().contains("https"));
-        let eq = MINIMAL.replace("version = \"3.99.0\"", "version = \"3.99.0\"\nsetup_local = [\"_x x.c -DA=1\"]");
-        assert!(parse(&eq).unwrap_err().to_string().contains("make variable"));
+        let eq = MINIMAL.replace(
+            "version = \"3.99.0\"",
+            "version = \"3.99.0\"\nsetup_local = [\"_x x.c -DA=1\"]",
+        );
+        assert!(
+            parse(&eq)
+                .unwrap_err()
+                .to_string()
+                .contains("make variable")
+        );
     }
 }

@@ -60,22 +60,36 @@ pub fn build_python(ctx: &Ctx, opts: &Options) -> Result<PathBuf> {
             "target {} has no {} flavor (it has: {})",
             target.name,
             opts.flavor,
-            target.flavors.keys().cloned().collect::<Vec<_>>().join(", ")
+            target
+                .flavors
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     let pgo = opts.pgo && target.pgo;
     if opts.pgo && !target.pgo {
-        note(format!("PGO is not available for {} (its interpreter cannot run the profile task here); building without", target.name));
+        note(format!(
+            "PGO is not available for {} (its interpreter cannot run the profile task here); building without",
+            target.name
+        ));
     }
     let lto = opts.lto && target.lto;
     let final_dir = install::sysroot_dir(&ctx.sysroots, &target.name, &recipe.version, opts.flavor);
     fs::create_dir_all(final_dir.parent().unwrap())?;
 
     // One build per sysroot at a time; a second run waits, then finds the work done.
-    let lock_path = final_dir.with_file_name(format!(".{}.lock", final_dir.file_name().unwrap().to_string_lossy()));
+    let lock_path = final_dir.with_file_name(format!(
+        ".{}.lock",
+        final_dir.file_name().unwrap().to_string_lossy()
+    ));
     let lock = File::create(&lock_path)?;
     if lock.try_lock().is_err() {
-        note(format!("another build-python holds {}; waiting for it", lock_path.display()));
+        note(format!(
+            "another build-python holds {}; waiting for it",
+            lock_path.display()
+        ));
         lock.lock()?;
     }
 
@@ -136,26 +150,48 @@ fn inputs(ctx: &Ctx, plan: &Plan, recipe_path: &Path, target_path: &Path) -> Res
     let file_input = |kind: &str, path: &Path| -> Result<Input> {
         Ok(Input {
             kind: kind.into(),
-            name: path.strip_prefix(&ctx.root).unwrap_or(path).display().to_string(),
+            name: path
+                .strip_prefix(&ctx.root)
+                .unwrap_or(path)
+                .display()
+                .to_string(),
             sha256: sha256_file(path)?,
         })
     };
-    let mut out = vec![file_input("recipe", recipe_path)?, file_input("target", target_path)?];
+    let mut out = vec![
+        file_input("recipe", recipe_path)?,
+        file_input("target", target_path)?,
+    ];
     // The first source the recipe lists is the one a fresh cache key assumes; `fetch_any`
     // records the one actually used after download.
-    out.push(Input { kind: "source".into(), name: plan.recipe.sources[0].url.clone(), sha256: plan.recipe.sources[0].sha256.clone() });
+    out.push(Input {
+        kind: "source".into(),
+        name: plan.recipe.sources[0].url.clone(),
+        sha256: plan.recipe.sources[0].sha256.clone(),
+    });
     for p in plan.recipe.patches_for(&plan.target.name) {
-        out.push(file_input("patch", &ctx.root.join("patches").join(&p.file))?);
+        out.push(file_input(
+            "patch",
+            &ctx.root.join("patches").join(&p.file),
+        )?);
     }
     for name in &plan.target.deps {
         let path = ctx.root.join("recipes/deps").join(format!("{name}.toml"));
         out.push(file_input("c-library-recipe", &path)?);
         let dep = deps::load(&ctx.root.join("recipes/deps"), name)?;
         let (version, checksum) = plan.sources.version_and_checksum(&dep.krate)?;
-        out.push(Input { kind: "crate".into(), name: format!("{}@{version}", dep.krate), sha256: checksum });
+        out.push(Input {
+            kind: "crate".into(),
+            name: format!("{}@{version}", dep.krate),
+            sha256: checksum,
+        });
     }
     for (tool, version) in plan.tools.versions(&plan.target)? {
-        out.push(Input { kind: "toolchain".into(), name: tool, sha256: sha256_bytes(version.as_bytes()) });
+        out.push(Input {
+            kind: "toolchain".into(),
+            name: tool,
+            sha256: sha256_bytes(version.as_bytes()),
+        });
     }
     Ok(out)
 }
@@ -163,10 +199,23 @@ fn inputs(ctx: &Ctx, plan: &Plan, recipe_path: &Path, target_path: &Path) -> Res
 /// The build cache's key: every input's digest, except that the recipe and target files count
 /// only by the parts that shape this target's and flavor's build.
 fn cache_key(plan: &Plan) -> String {
-    let mut text = format!("layout {LAYOUT_VERSION}\nflavor {}\npgo {}\nlto {}\n", plan.flavor, plan.pgo, plan.lto);
-    text.push_str(&format!("target {}\n", plan.target.build_identity(plan.flavor)));
-    text.push_str(&format!("recipe {}\n", plan.recipe.build_identity(&plan.target.name)));
-    for i in plan.inputs.iter().filter(|i| i.kind != "target" && i.kind != "recipe") {
+    let mut text = format!(
+        "layout {LAYOUT_VERSION}\nflavor {}\npgo {}\nlto {}\n",
+        plan.flavor, plan.pgo, plan.lto
+    );
+    text.push_str(&format!(
+        "target {}\n",
+        plan.target.build_identity(plan.flavor)
+    ));
+    text.push_str(&format!(
+        "recipe {}\n",
+        plan.recipe.build_identity(&plan.target.name)
+    ));
+    for i in plan
+        .inputs
+        .iter()
+        .filter(|i| i.kind != "target" && i.kind != "recipe")
+    {
         text.push_str(&format!("{} {} {}\n", i.kind, i.name, i.sha256));
     }
     sha256_bytes(text.as_bytes())
@@ -174,15 +223,23 @@ fn cache_key(plan: &Plan) -> String {
 
 /// The published sysroot, if it was built from exactly these inputs and its files are intact.
 fn up_to_date(plan: &Plan) -> Result<Option<Manifest>> {
-    let Ok((manifest, root)) = Manifest::load(&plan.final_dir) else { return Ok(None) };
+    let Ok((manifest, root)) = Manifest::load(&plan.final_dir) else {
+        return Ok(None);
+    };
     if manifest.build.key != plan.key {
-        note(format!("{}: inputs changed since it was built", plan.final_dir.display()));
+        note(format!(
+            "{}: inputs changed since it was built",
+            plan.final_dir.display()
+        ));
         return Ok(None);
     }
     for (file, digest) in &manifest.artifacts {
         let path = root.join(file);
         if !path.is_file() || sha256_file(&path)? != *digest {
-            note(format!("{}: {file} is missing or modified", plan.final_dir.display()));
+            note(format!(
+                "{}: {file} is missing or modified",
+                plan.final_dir.display()
+            ));
             return Ok(None);
         }
     }
@@ -206,11 +263,16 @@ fn run(ctx: &Ctx, plan: &Plan) -> Result<()> {
     // fetch
     let fetcher = Fetcher::new(ctx.cache_dir.clone(), ctx.mirror.clone(), ctx.offline)?;
     let (tarball, source) = fetcher.fetch_any(&recipe.sources)?;
-    note(format!("source {} verified (sha256 {})", source.file_name(), source.sha256));
+    note(format!(
+        "source {} verified (sha256 {})",
+        source.file_name(),
+        source.sha256
+    ));
 
     // unpack + patch, into a work directory that is always started afresh
     if plan.work.exists() {
-        fs::remove_dir_all(&plan.work).with_context(|| format!("clearing {}", plan.work.display()))?;
+        fs::remove_dir_all(&plan.work)
+            .with_context(|| format!("clearing {}", plan.work.display()))?;
     }
     let src = plan.work.join("src");
     unpack::unpack(&tarball, &src)?;
@@ -233,7 +295,11 @@ fn run(ctx: &Ctx, plan: &Plan) -> Result<()> {
     let built_deps = deps::build_all(&deps_ctx, &ctx.root.join("recipes/deps"), &plan.sources)?;
 
     // the build python a cross build runs its build scripts with
-    let build_python = if target.cross { Some(crate::build_python::ensure(ctx, recipe, &tarball)?) } else { None };
+    let build_python = if target.cross {
+        Some(crate::build_python::ensure(ctx, recipe, &tarball)?)
+    } else {
+        None
+    };
 
     let mut vars = plan.tools.vars();
     vars.insert("src".into(), vec![src.display().to_string()]);
@@ -260,7 +326,10 @@ fn run(ctx: &Ctx, plan: &Plan) -> Result<()> {
     let profile = b.build()?;
 
     // install into staging
-    let staging = plan.final_dir.with_file_name(format!(".{}.staging", plan.final_dir.file_name().unwrap().to_string_lossy()));
+    let staging = plan.final_dir.with_file_name(format!(
+        ".{}.staging",
+        plan.final_dir.file_name().unwrap().to_string_lossy()
+    ));
     if staging.exists() {
         fs::remove_dir_all(&staging)?;
     }
@@ -270,11 +339,17 @@ fn run(ctx: &Ctx, plan: &Plan) -> Result<()> {
     install::test_package(&b, &stdlib)?;
     let link = install::collect_link(&b, &staging, &built_deps)?;
     install::licenses(&b, &staging, &built_deps)?;
-    fs::write(staging.join("pyo3-config.txt"), install::pyo3_config(&b, &plan.final_dir))?;
+    fs::write(
+        staging.join("pyo3-config.txt"),
+        install::pyo3_config(&b, &plan.final_dir),
+    )?;
 
     // verify
     note("verifying the staged sysroot");
-    let python_rel = format!("bin/python{abi}{}", crate::compile::make_var(&b.dir, "EXE")?);
+    let python_rel = format!(
+        "bin/python{abi}{}",
+        crate::compile::make_var(&b.dir, "EXE")?
+    );
     verify::check_no_dynload(&stdlib)?;
     let builtin = recipe.builtin_for(&target.name);
     let mut interpreter = b.runner.clone();
@@ -310,7 +385,10 @@ fn run(ctx: &Ctx, plan: &Plan) -> Result<()> {
     }
     let manifest = Manifest {
         schema: sysroot_manifest::SCHEMA,
-        python: sysroot_manifest::Python { version: recipe.version.clone(), abi: abi.clone() },
+        python: sysroot_manifest::Python {
+            version: recipe.version.clone(),
+            abi: abi.clone(),
+        },
         target: sysroot_manifest::Target {
             name: target.name.clone(),
             rust_triple: target.rust_triple.clone(),
@@ -325,13 +403,25 @@ fn run(ctx: &Ctx, plan: &Plan) -> Result<()> {
             lto: plan.lto,
             profile,
             configure_args: configured.args.clone(),
-            configure_env: configured.env.iter().map(|(k, v)| (k.clone(), v.replace(&ctx.root.display().to_string(), "$ROOT"))).collect(),
+            configure_env: configured
+                .env
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.replace(&ctx.root.display().to_string(), "$ROOT"),
+                    )
+                })
+                .collect(),
             toolchain: plan.tools.versions(target)?.into_iter().collect(),
             revision: crate::git_revision(&ctx.root),
             seconds: started.elapsed().as_secs_f64().round(),
         },
         inputs,
-        modules: sysroot_manifest::Modules { builtin: report.builtin_module_names.clone(), absent: recipe.absent_for(&target.name) },
+        modules: sysroot_manifest::Modules {
+            builtin: report.builtin_module_names.clone(),
+            absent: recipe.absent_for(&target.name),
+        },
         paths: sysroot_manifest::Paths {
             include: format!("include/python{abi}"),
             stdlib: format!("lib/python{abi}"),
@@ -340,10 +430,16 @@ fn run(ctx: &Ctx, plan: &Plan) -> Result<()> {
             pyo3_config: "pyo3-config.txt".into(),
         },
         link,
-        hacl: sysroot_manifest::Hacl { archives: hacl_holders.iter().map(|p| rel(p)).collect(), symbols: recipe.hacl.symbols.clone() },
+        hacl: sysroot_manifest::Hacl {
+            archives: hacl_holders.iter().map(|p| rel(p)).collect(),
+            symbols: recipe.hacl.symbols.clone(),
+        },
         artifacts,
     };
-    fs::write(staging.join(sysroot_manifest::FILE_NAME), manifest.to_json())?;
+    fs::write(
+        staging.join(sysroot_manifest::FILE_NAME),
+        manifest.to_json(),
+    )?;
 
     // the build's logs travel with the sysroot
     let logs = staging.join("logs");
@@ -356,6 +452,10 @@ fn run(ctx: &Ctx, plan: &Plan) -> Result<()> {
     install::publish(&staging, &plan.final_dir)?;
     // The unpacked source and build tree are large and no longer needed; the logs stay in the sysroot.
     let _ = fs::remove_dir_all(&plan.work);
-    note(format!("sysroot ready: {} ({:.0?})", plan.final_dir.display(), started.elapsed()));
+    note(format!(
+        "sysroot ready: {} ({:.0?})",
+        plan.final_dir.display(),
+        started.elapsed()
+    ));
     Ok(())
 }

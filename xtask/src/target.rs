@@ -122,15 +122,31 @@ pub struct HostTools {
 
 impl Target {
     pub fn load(path: &Path) -> Result<Target> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading target {}", path.display()))?;
-        let target: Target = toml::from_str(&text).with_context(|| format!("parsing target {}", path.display()))?;
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading target {}", path.display()))?;
+        let target: Target =
+            toml::from_str(&text).with_context(|| format!("parsing target {}", path.display()))?;
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
         if stem != target.name {
-            bail!("target {} is named {:?}: the file must be {}.toml", path.display(), target.name, target.name);
+            bail!(
+                "target {} is named {:?}: the file must be {}.toml",
+                path.display(),
+                target.name,
+                target.name
+            );
         }
         for flavor in target.flavors.keys() {
-            if !sysroot_manifest::Flavor::ALL.iter().any(|f| f.as_str() == flavor) {
-                bail!("target {}: [flavors.{flavor}] is not a flavor (static, static-pic, shared)", target.name);
+            if !sysroot_manifest::Flavor::ALL
+                .iter()
+                .any(|f| f.as_str() == flavor)
+            {
+                bail!(
+                    "target {}: [flavors.{flavor}] is not a flavor (static, static-pic, shared)",
+                    target.name
+                );
             }
         }
         Ok(target)
@@ -172,11 +188,18 @@ pub fn load_all(dir: &Path) -> Result<Vec<(Target, PathBuf)>> {
 /// The target called `name` (its short name or Rust triple); an unknown one lists the valid ones.
 pub fn select(dir: &Path, name: &str) -> Result<(Target, PathBuf)> {
     let all = load_all(dir)?;
-    if let Some(found) = all.iter().find(|(t, _)| t.name == name || t.rust_triple == name) {
+    if let Some(found) = all
+        .iter()
+        .find(|(t, _)| t.name == name || t.rust_triple == name)
+    {
         return Ok(found.clone());
     }
     let names: Vec<&str> = all.iter().map(|(t, _)| t.name.as_str()).collect();
-    bail!("unknown target {name:?}: valid targets are {} (defined in {})", names.join(", "), dir.display())
+    bail!(
+        "unknown target {name:?}: valid targets are {} (defined in {})",
+        names.join(", "),
+        dir.display()
+    )
 }
 
 /// The target this machine runs natively.
@@ -198,18 +221,33 @@ mod tests {
         let names: Vec<_> = all.iter().map(|(t, _)| t.name.as_str()).collect();
         assert!(names.contains(&"x86_64"), "{names:?}");
         for (t, _) in &all {
-            assert!(t.supports(sysroot_manifest::Flavor::Static), "{} lacks the static flavor", t.name);
+            assert!(
+                t.supports(sysroot_manifest::Flavor::Static),
+                "{} lacks the static flavor",
+                t.name
+            );
             for dep in &t.deps {
                 let file = dir().join("../recipes/deps").join(format!("{dep}.toml"));
-                assert!(file.is_file(), "{} needs dep {dep} but {} is missing", t.name, file.display());
+                assert!(
+                    file.is_file(),
+                    "{} needs dep {dep} but {} is missing",
+                    t.name,
+                    file.display()
+                );
             }
         }
     }
 
     #[test]
     fn select_by_name_or_triple_and_explain_unknown() {
-        assert_eq!(select(&dir(), "x86_64").unwrap().0.rust_triple, "x86_64-unknown-linux-gnu");
-        assert_eq!(select(&dir(), "x86_64-unknown-linux-gnu").unwrap().0.name, "x86_64");
+        assert_eq!(
+            select(&dir(), "x86_64").unwrap().0.rust_triple,
+            "x86_64-unknown-linux-gnu"
+        );
+        assert_eq!(
+            select(&dir(), "x86_64-unknown-linux-gnu").unwrap().0.name,
+            "x86_64"
+        );
         let err = select(&dir(), "riscv64").unwrap_err().to_string();
         assert!(err.contains("riscv64") && err.contains("x86_64"), "{err}");
     }

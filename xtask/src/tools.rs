@@ -26,51 +26,87 @@ impl Tools {
         let mut sorted = target.host_tools.pip.clone();
         sorted.sort();
         let key = sha256_bytes(sorted.join("\n").as_bytes());
-        (ctx.cache_dir.join("tools").join(format!("venv-{}", &key[..16])), sorted)
+        (
+            ctx.cache_dir
+                .join("tools")
+                .join(format!("venv-{}", &key[..16])),
+            sorted,
+        )
     }
 
     pub fn is_provisioned(ctx: &Ctx, target: &Target) -> bool {
-        target.host_tools.pip.is_empty() || Self::venv_path(ctx, target).0.join(".complete").is_file()
+        target.host_tools.pip.is_empty()
+            || Self::venv_path(ctx, target).0.join(".complete").is_file()
     }
 
     /// Installs (once) the target's pinned PyPI tools.
     pub fn provision(ctx: &Ctx, target: &Target) -> Result<Tools> {
         let reqs = &target.host_tools.pip;
         if reqs.is_empty() {
-            return Ok(Tools { venv: None, root: ctx.root.clone() });
+            return Ok(Tools {
+                venv: None,
+                root: ctx.root.clone(),
+            });
         }
         for r in reqs {
             if !r.contains("==") {
-                bail!("target {}: PyPI tool {r:?} is not pinned (write name==version)", target.name);
+                bail!(
+                    "target {}: PyPI tool {r:?} is not pinned (write name==version)",
+                    target.name
+                );
             }
         }
         let (venv, sorted) = Self::venv_path(ctx, target);
         if venv.join(".complete").is_file() {
-            return Ok(Tools { venv: Some(venv), root: ctx.root.clone() });
+            return Ok(Tools {
+                venv: Some(venv),
+                root: ctx.root.clone(),
+            });
         }
         if ctx.offline {
-            bail!("the pinned tools {} are not installed and --offline forbids installing them", sorted.join(", "));
+            bail!(
+                "the pinned tools {} are not installed and --offline forbids installing them",
+                sorted.join(", ")
+            );
         }
         let tmp = venv.with_extension("tmp");
         let _ = std::fs::remove_dir_all(&tmp);
         let log = ctx.cache_dir.join("tools").join("install.log");
         // The host's python3 only creates the environment; the tools inside are pinned.
-        progress::run_logged("tools: create environment", Command::new("python3").args(["-m", "venv"]).arg(&tmp), &log)
-            .context("creating a virtual environment needs python3 with venv (apt-get install python3-venv)")?;
+        progress::run_logged(
+            "tools: create environment",
+            Command::new("python3").args(["-m", "venv"]).arg(&tmp),
+            &log,
+        )
+        .context(
+            "creating a virtual environment needs python3 with venv (apt-get install python3-venv)",
+        )?;
         progress::run_logged(
             &format!("tools: install {}", sorted.join(" ")),
-            Command::new(tmp.join("bin/python")).args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input"]).args(&sorted),
+            Command::new(tmp.join("bin/python"))
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--disable-pip-version-check",
+                    "--no-input",
+                ])
+                .args(&sorted),
             &log,
         )?;
         // venv scripts name their own path; this environment is only run as `{tools}/bin/python -m ...`.
         std::fs::write(tmp.join(".complete"), sorted.join("\n"))?;
         let _ = std::fs::remove_dir_all(&venv);
         std::fs::rename(&tmp, &venv)?;
-        Ok(Tools { venv: Some(venv), root: ctx.root.clone() })
+        Ok(Tools {
+            venv: Some(venv),
+            root: ctx.root.clone(),
+        })
     }
 
     pub fn vars(&self) -> BTreeMap<String, Vec<String>> {
-        let mut vars = BTreeMap::from([("root".to_string(), vec![self.root.display().to_string()])]);
+        let mut vars =
+            BTreeMap::from([("root".to_string(), vec![self.root.display().to_string()])]);
         if let Some(v) = &self.venv {
             vars.insert("tools".into(), vec![v.display().to_string()]);
         }
@@ -91,9 +127,20 @@ impl Tools {
             .arg("--version")
             .output()
             .with_context(|| format!("running {} --version: is the target's C compiler installed? (cargo xtask doctor)", cc.join(" ")))?;
-        let first = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().trim().to_string();
+        let first = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
         let mut v = vec![("cc".to_string(), format!("{} = {first}", cc.join(" ")))];
-        v.extend(target.host_tools.pip.iter().map(|r| (r.split("==").next().unwrap_or(r).to_string(), r.clone())));
+        v.extend(
+            target
+                .host_tools
+                .pip
+                .iter()
+                .map(|r| (r.split("==").next().unwrap_or(r).to_string(), r.clone())),
+        );
         Ok(v)
     }
 }

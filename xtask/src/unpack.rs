@@ -12,15 +12,23 @@ use std::path::{Component, Path, PathBuf};
 /// Extracts `archive` so that its single top-level directory becomes `dest`.
 pub fn unpack(archive: &Path, dest: &Path) -> Result<()> {
     if dest.exists() {
-        bail!("{} already exists; refusing to unpack over it", dest.display());
+        bail!(
+            "{} already exists; refusing to unpack over it",
+            dest.display()
+        );
     }
     let parent = dest.parent().context("destination has no parent")?;
     fs::create_dir_all(parent)?;
-    let tmp = parent.join(format!(".{}.unpacking-{}", dest.file_name().unwrap().to_string_lossy(), std::process::id()));
+    let tmp = parent.join(format!(
+        ".{}.unpacking-{}",
+        dest.file_name().unwrap().to_string_lossy(),
+        std::process::id()
+    ));
     let _ = fs::remove_dir_all(&tmp);
     fs::create_dir_all(&tmp)?;
     let result = extract(archive, &tmp).and_then(|top| {
-        fs::rename(tmp.join(&top), dest).with_context(|| format!("moving {} into place", dest.display()))
+        fs::rename(tmp.join(&top), dest)
+            .with_context(|| format!("moving {} into place", dest.display()))
     });
     let _ = fs::remove_dir_all(&tmp);
     result.with_context(|| format!("unpacking {}", archive.display()))
@@ -33,7 +41,9 @@ pub fn source_date_epoch(tree: &Path) -> String {
     if let Ok(v) = std::env::var("SOURCE_DATE_EPOCH") {
         return v;
     }
-    newest_mtime(tree).duration_since(std::time::UNIX_EPOCH).map_or_else(|_| "0".to_string(), |d| d.as_secs().to_string())
+    newest_mtime(tree)
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or_else(|_| "0".to_string(), |d| d.as_secs().to_string())
 }
 
 /// The newest modification time of any file in `tree`.
@@ -48,7 +58,9 @@ pub fn newest_mtime(tree: &Path) -> std::time::SystemTime {
 /// Picks the decompressor from the file's magic bytes, not its name.
 fn open(archive: &Path) -> Result<Box<dyn Read>> {
     let mut magic = [0u8; 6];
-    File::open(archive)?.read_exact(&mut magic).context("archive is too short")?;
+    File::open(archive)?
+        .read_exact(&mut magic)
+        .context("archive is too short")?;
     let file = BufReader::new(File::open(archive)?);
     Ok(match magic {
         [0x1f, 0x8b, ..] => Box::new(flate2::read::GzDecoder::new(file)),
@@ -66,27 +78,53 @@ fn extract(archive: &Path, into: &Path) -> Result<PathBuf> {
     let mut top: Option<PathBuf> = None;
     for entry in tar.entries().context("reading the archive")? {
         let mut entry = entry.context("reading an archive entry")?;
-        let path = entry.path().context("entry with an unreadable path")?.into_owned();
+        let path = entry
+            .path()
+            .context("entry with an unreadable path")?
+            .into_owned();
         let rel = check_path(&path)?;
-        let first = rel.components().next().map(|c| PathBuf::from(c.as_os_str()));
+        let first = rel
+            .components()
+            .next()
+            .map(|c| PathBuf::from(c.as_os_str()));
         match (&top, first) {
             (_, None) => continue,
             (None, Some(f)) => top = Some(f),
             (Some(t), Some(f)) if *t != f => {
-                bail!("archive has more than one top-level entry ({} and {})", t.display(), f.display())
+                bail!(
+                    "archive has more than one top-level entry ({} and {})",
+                    t.display(),
+                    f.display()
+                )
             }
             _ => {}
         }
         let kind = entry.header().entry_type();
         if kind.is_symlink() || kind.is_hard_link() {
-            let target = entry.link_name()?.with_context(|| format!("link {} has no target", path.display()))?;
+            let target = entry
+                .link_name()?
+                .with_context(|| format!("link {} has no target", path.display()))?;
             check_link(&rel, &target, kind.is_hard_link())?;
-        } else if !(kind.is_file() || kind.is_dir() || kind.is_gnu_longname() || kind.is_pax_global_extensions() || kind.is_pax_local_extensions()) {
-            bail!("archive entry {} has unsupported type {kind:?} (device, fifo...)", path.display());
+        } else if !(kind.is_file()
+            || kind.is_dir()
+            || kind.is_gnu_longname()
+            || kind.is_pax_global_extensions()
+            || kind.is_pax_local_extensions())
+        {
+            bail!(
+                "archive entry {} has unsupported type {kind:?} (device, fifo...)",
+                path.display()
+            );
         }
         // tar's own checks again refuse anything escaping `into`.
-        if !entry.unpack_in(into).with_context(|| format!("extracting {}", path.display()))? {
-            bail!("archive entry {} would be written outside the destination", path.display());
+        if !entry
+            .unpack_in(into)
+            .with_context(|| format!("extracting {}", path.display()))?
+        {
+            bail!(
+                "archive entry {} would be written outside the destination",
+                path.display()
+            );
         }
     }
     top.context("the archive is empty")
@@ -99,9 +137,15 @@ fn check_path(path: &Path) -> Result<PathBuf> {
         match c {
             Component::Normal(p) => out.push(p),
             Component::CurDir => {}
-            Component::ParentDir => bail!("archive entry {} contains `..`: refusing to unpack", path.display()),
+            Component::ParentDir => bail!(
+                "archive entry {} contains `..`: refusing to unpack",
+                path.display()
+            ),
             Component::RootDir | Component::Prefix(_) => {
-                bail!("archive entry {} is an absolute path: refusing to unpack", path.display())
+                bail!(
+                    "archive entry {} is an absolute path: refusing to unpack",
+                    path.display()
+                )
             }
         }
     }
@@ -112,11 +156,20 @@ fn check_path(path: &Path) -> Result<PathBuf> {
 /// symlink targets are relative to the link's directory.
 fn check_link(link: &Path, target: &Path, hard: bool) -> Result<()> {
     if target.is_absolute() {
-        bail!("link {} points to absolute path {}: refusing to unpack", link.display(), target.display());
+        bail!(
+            "link {} points to absolute path {}: refusing to unpack",
+            link.display(),
+            target.display()
+        );
     }
     let mut depth: Vec<&std::ffi::OsStr> = Vec::new();
     if !hard {
-        depth.extend(link.parent().into_iter().flat_map(|p| p.components()).map(|c| c.as_os_str()));
+        depth.extend(
+            link.parent()
+                .into_iter()
+                .flat_map(|p| p.components())
+                .map(|c| c.as_os_str()),
+        );
     }
     for c in target.components() {
         match c {
@@ -124,10 +177,18 @@ fn check_link(link: &Path, target: &Path, hard: bool) -> Result<()> {
             Component::CurDir => {}
             Component::ParentDir => {
                 if depth.pop().is_none() {
-                    bail!("link {} points outside the archive ({}): refusing to unpack", link.display(), target.display());
+                    bail!(
+                        "link {} points outside the archive ({}): refusing to unpack",
+                        link.display(),
+                        target.display()
+                    );
                 }
             }
-            _ => bail!("link {} has an unsupported target {}", link.display(), target.display()),
+            _ => bail!(
+                "link {} has an unsupported target {}",
+                link.display(),
+                target.display()
+            ),
         }
     }
     Ok(())
@@ -147,7 +208,10 @@ mod tests {
     /// Writes a gzip tar with raw header paths (the `tar` crate refuses to build bad ones).
     fn archive(dir: &Path, entries: &[(&str, tar::EntryType, &str)]) -> PathBuf {
         let file = dir.join("a.tar.gz");
-        let gz = flate2::write::GzEncoder::new(File::create(&file).unwrap(), flate2::Compression::fast());
+        let gz = flate2::write::GzEncoder::new(
+            File::create(&file).unwrap(),
+            flate2::Compression::fast(),
+        );
         let mut b = tar::Builder::new(gz);
         for (name, kind, data) in entries {
             let mut h = tar::Header::new_gnu();
@@ -169,12 +233,20 @@ mod tests {
         file
     }
 
-    use tar::EntryType::{Directory as D, Regular as F, Symlink as L, Link as H};
+    use tar::EntryType::{Directory as D, Link as H, Regular as F, Symlink as L};
 
     #[test]
     fn unpacks_a_good_archive_under_its_top_directory() {
         let d = tmp("good");
-        let a = archive(&d, &[("P-1/", D, ""), ("P-1/a.txt", F, "hi"), ("P-1/sub/link", L, "../a.txt"), ("P-1/hard", H, "P-1/a.txt")]);
+        let a = archive(
+            &d,
+            &[
+                ("P-1/", D, ""),
+                ("P-1/a.txt", F, "hi"),
+                ("P-1/sub/link", L, "../a.txt"),
+                ("P-1/hard", H, "P-1/a.txt"),
+            ],
+        );
         unpack(&a, &d.join("out")).unwrap();
         assert_eq!(fs::read_to_string(d.join("out/a.txt")).unwrap(), "hi");
         assert_eq!(fs::read_to_string(d.join("out/sub/link")).unwrap(), "hi");
@@ -186,20 +258,47 @@ mod tests {
         let err = format!("{:#}", unpack(&a, &d.join("out")).unwrap_err());
         assert!(err.contains(why), "{name}: {err}");
         // Nothing is left behind: no destination, no temporary directory.
-        let left: Vec<_> = fs::read_dir(&d).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let left: Vec<_> = fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(left, vec![std::ffi::OsString::from("a.tar.gz")], "{name}");
         assert!(!d.parent().unwrap().join("evil").exists());
     }
 
     #[test]
     fn refuses_entries_that_escape() {
-        refused("dotdot", &[("P-1/a", F, "x"), ("P-1/../../evil", F, "x")], "contains `..`");
+        refused(
+            "dotdot",
+            &[("P-1/a", F, "x"), ("P-1/../../evil", F, "x")],
+            "contains `..`",
+        );
         refused("abs", &[("/tmp/evil", F, "x")], "absolute path");
-        refused("symlink-out", &[("P-1/a", F, "x"), ("P-1/l", L, "../../evil")], "points outside");
-        refused("symlink-abs", &[("P-1/l", L, "/etc/passwd")], "absolute path");
-        refused("hardlink-out", &[("P-1/a", F, "x"), ("P-1/h", H, "../evil")], "points outside");
-        refused("two-tops", &[("P-1/a", F, "x"), ("Q-1/b", F, "y")], "more than one top-level");
-        refused("fifo", &[("P-1/f", tar::EntryType::Fifo, "")], "unsupported type");
+        refused(
+            "symlink-out",
+            &[("P-1/a", F, "x"), ("P-1/l", L, "../../evil")],
+            "points outside",
+        );
+        refused(
+            "symlink-abs",
+            &[("P-1/l", L, "/etc/passwd")],
+            "absolute path",
+        );
+        refused(
+            "hardlink-out",
+            &[("P-1/a", F, "x"), ("P-1/h", H, "../evil")],
+            "points outside",
+        );
+        refused(
+            "two-tops",
+            &[("P-1/a", F, "x"), ("Q-1/b", F, "y")],
+            "more than one top-level",
+        );
+        refused(
+            "fifo",
+            &[("P-1/f", tar::EntryType::Fifo, "")],
+            "unsupported type",
+        );
     }
 
     #[test]
@@ -211,6 +310,9 @@ mod tests {
         assert!(unpack(&a, &d.join("out")).is_err());
         assert!(!d.join("out").exists());
         fs::write(&a, b"PK\x03\x04 not a tarball").unwrap();
-        assert!(format!("{:#}", unpack(&a, &d.join("out")).unwrap_err()).contains("neither a gzip nor an xz"));
+        assert!(
+            format!("{:#}", unpack(&a, &d.join("out")).unwrap_err())
+                .contains("neither a gzip nor an xz")
+        );
     }
 }

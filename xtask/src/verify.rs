@@ -29,8 +29,15 @@ const IMPORTS: &[(&str, Option<&str>)] = &[
 ];
 
 /// DT_NEEDED entries an executable may have: the C runtime, nothing else.
-pub const ALLOWED_NEEDED: &[&str] =
-    &["libc.so.6", "libm.so.6", "libdl.so.2", "libpthread.so.0", "libutil.so.1", "librt.so.1", "libgcc_s.so.1"];
+pub const ALLOWED_NEEDED: &[&str] = &[
+    "libc.so.6",
+    "libm.so.6",
+    "libdl.so.2",
+    "libpthread.so.0",
+    "libutil.so.1",
+    "librt.so.1",
+    "libgcc_s.so.1",
+];
 
 #[derive(Deserialize, Debug)]
 pub struct Report {
@@ -43,8 +50,11 @@ pub struct Report {
 
 /// The argument the check script takes: modules that must be builtin and packages to import.
 pub fn check_request(builtin: &[String]) -> String {
-    let imports: Vec<&str> =
-        IMPORTS.iter().filter(|(_, needs)| needs.is_none_or(|m| builtin.iter().any(|b| b == m))).map(|(p, _)| *p).collect();
+    let imports: Vec<&str> = IMPORTS
+        .iter()
+        .filter(|(_, needs)| needs.is_none_or(|m| builtin.iter().any(|b| b == m)))
+        .map(|(p, _)| *p)
+        .collect();
     let mut all: Vec<&str> = imports;
     all.extend(builtin.iter().map(String::as_str));
     serde_json::json!({ "builtin": builtin, "imports": all }).to_string()
@@ -65,7 +75,12 @@ pub fn run_check(interpreter: &[String], script_dir: &Path, builtin: &[String]) 
         .with_context(|| format!("running {}", interpreter.join(" ")))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
-        bail!("{} failed the sysroot check ({}):\n{stdout}{}", interpreter.join(" "), out.status, String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "{} failed the sysroot check ({}):\n{stdout}{}",
+            interpreter.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let line = stdout.lines().last().unwrap_or_default();
     serde_json::from_str(line).with_context(|| format!("unexpected check output: {stdout}"))
@@ -74,13 +89,22 @@ pub fn run_check(interpreter: &[String], script_dir: &Path, builtin: &[String]) 
 pub fn require_clean(report: &Report, what: &str, version: &str) -> Result<()> {
     let mut problems = report.errors.clone();
     if !report.missing_builtin.is_empty() {
-        problems.push(format!("not built in: {}", report.missing_builtin.join(", ")));
+        problems.push(format!(
+            "not built in: {}",
+            report.missing_builtin.join(", ")
+        ));
     }
     if !report.from_shared_objects.is_empty() {
-        problems.push(format!("loaded from shared objects: {}", report.from_shared_objects.join(", ")));
+        problems.push(format!(
+            "loaded from shared objects: {}",
+            report.from_shared_objects.join(", ")
+        ));
     }
     if report.version != version {
-        problems.push(format!("reports version {}, expected {version}", report.version));
+        problems.push(format!(
+            "reports version {}, expected {version}",
+            report.version
+        ));
     }
     if !problems.is_empty() {
         bail!("{what} failed its checks:\n  {}", problems.join("\n  "));
@@ -97,7 +121,12 @@ pub fn defined_symbols(nm: &[String], archive: &Path) -> Result<BTreeSet<String>
         .output()
         .with_context(|| format!("running {} on {}", nm.join(" "), archive.display()))?;
     if !out.status.success() {
-        bail!("{} {} failed: {}", nm.join(" "), archive.display(), String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "{} {} failed: {}",
+            nm.join(" "),
+            archive.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -115,7 +144,11 @@ pub fn check_hacl(nm: &[String], archives: &[PathBuf], symbols: &[String]) -> Re
     let mut holders = Vec::new();
     for a in archives {
         let defined = defined_symbols(nm, a)?;
-        let found: Vec<&String> = missing.iter().filter(|s| defined.contains(s.as_str())).copied().collect();
+        let found: Vec<&String> = missing
+            .iter()
+            .filter(|s| defined.contains(s.as_str()))
+            .copied()
+            .collect();
         if !found.is_empty() {
             holders.push(a.clone());
         }
@@ -134,24 +167,44 @@ pub fn check_hacl(nm: &[String], archives: &[PathBuf], symbols: &[String]) -> Re
 
 /// The `DT_NEEDED` entries of an ELF file.
 pub fn needed(elf: &Path) -> Result<Vec<String>> {
-    let out = Command::new("readelf").args(["-dW"]).arg(elf).output().context("running readelf (binutils)")?;
+    let out = Command::new("readelf")
+        .args(["-dW"])
+        .arg(elf)
+        .output()
+        .context("running readelf (binutils)")?;
     if !out.status.success() {
-        bail!("readelf -d {} failed: {}", elf.display(), String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "readelf -d {} failed: {}",
+            elf.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| l.contains("(NEEDED)"))
-        .filter_map(|l| l.split('[').nth(1).map(|s| s.trim_end_matches(']').to_string()))
+        .filter_map(|l| {
+            l.split('[')
+                .nth(1)
+                .map(|s| s.trim_end_matches(']').to_string())
+        })
         .collect())
 }
 
 pub fn check_needed(elf: &Path, extra_allowed: &[&str]) -> Result<()> {
     let bad: Vec<String> = needed(elf)?
         .into_iter()
-        .filter(|n| !ALLOWED_NEEDED.contains(&n.as_str()) && !n.starts_with("ld-linux") && !extra_allowed.contains(&n.as_str()))
+        .filter(|n| {
+            !ALLOWED_NEEDED.contains(&n.as_str())
+                && !n.starts_with("ld-linux")
+                && !extra_allowed.contains(&n.as_str())
+        })
         .collect();
     if !bad.is_empty() {
-        bail!("{} needs shared libraries outside the C runtime: {}", elf.display(), bad.join(", "));
+        bail!(
+            "{} needs shared libraries outside the C runtime: {}",
+            elf.display(),
+            bad.join(", ")
+        );
     }
     Ok(())
 }
@@ -166,7 +219,10 @@ pub fn check_no_dynload(stdlib: &Path) -> Result<()> {
         .map(|e| e.path().display().to_string())
         .collect();
     if !found.is_empty() {
-        bail!("extension modules were built as shared objects: {}", found.join(", "));
+        bail!(
+            "extension modules were built as shared objects: {}",
+            found.join(", ")
+        );
     }
     Ok(())
 }
@@ -177,10 +233,21 @@ mod tests {
 
     #[test]
     fn request_imports_only_what_the_target_has() {
-        let req: serde_json::Value = serde_json::from_str(&check_request(&["_json".into(), "zlib".into()])).unwrap();
-        let imports: Vec<&str> = req["imports"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-        assert!(imports.contains(&"json") && imports.contains(&"zlib") && imports.contains(&"hashlib"));
-        assert!(!imports.contains(&"sqlite3") && !imports.contains(&"ctypes"), "{imports:?}");
+        let req: serde_json::Value =
+            serde_json::from_str(&check_request(&["_json".into(), "zlib".into()])).unwrap();
+        let imports: Vec<&str> = req["imports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert!(
+            imports.contains(&"json") && imports.contains(&"zlib") && imports.contains(&"hashlib")
+        );
+        assert!(
+            !imports.contains(&"sqlite3") && !imports.contains(&"ctypes"),
+            "{imports:?}"
+        );
     }
 
     #[test]
@@ -192,7 +259,9 @@ mod tests {
             builtin_module_names: vec![],
             version: "3.13.4".into(),
         };
-        let err = require_clean(&r, "python3", "3.13.5").unwrap_err().to_string();
+        let err = require_clean(&r, "python3", "3.13.5")
+            .unwrap_err()
+            .to_string();
         for needle in ["sha256: wrong", "_ssl", "_ctypes", "3.13.4"] {
             assert!(err.contains(needle), "{err}");
         }

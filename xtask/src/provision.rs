@@ -82,8 +82,17 @@ pub fn missing(ctx: &Ctx, names: &[String]) -> Result<Missing> {
 pub fn doctor(ctx: &Ctx, names: &[String]) -> Result<()> {
     let ts = targets(ctx, names)?;
     let m = missing(ctx, names)?;
+    let mut bad_toolchains = Vec::new();
     for t in &ts {
         println!("target {} ({}):", t.name, t.rust_triple);
+        if let Some(choice) = &t.toolchain_chosen_by {
+            let check = t.check_chosen_toolchain();
+            println!(
+                "  {} C toolchain from {choice} (instead of the pinned one)",
+                if check.is_ok() { "ok     " } else { "MISSING" }
+            );
+            bad_toolchains.extend(check.err().map(|e| e.to_string()));
+        }
         for p in COMMON_APT
             .iter()
             .map(|s| s.to_string())
@@ -119,11 +128,21 @@ pub fn doctor(ctx: &Ctx, names: &[String]) -> Result<()> {
             );
         }
     }
-    if m.apt.is_empty() && m.rustup.is_empty() && m.pip_targets.is_empty() {
+    if m.apt.is_empty()
+        && m.rustup.is_empty()
+        && m.pip_targets.is_empty()
+        && bad_toolchains.is_empty()
+    {
         println!("everything is in place");
         return Ok(());
     }
     println!("\nto fix:");
+    for e in &bad_toolchains {
+        println!(
+            "  {}",
+            e.split_once(": ").map_or(e.as_str(), |(_, why)| why)
+        );
+    }
     if !m.apt.is_empty() {
         println!("  apt-get install -y {}", m.apt.join(" "));
     }

@@ -23,6 +23,14 @@ pub struct Target {
     #[serde(default)]
     pub cross: bool,
     pub toolchain: Toolchain,
+    /// Toolchains a user may put in place of the pinned one by pointing an environment variable
+    /// at an installation (`WASI_SDK_PATH=/opt/wasi-sdk`); `{VAR}` in them is that directory.
+    /// Resolved when the file is loaded, so nothing downstream (cache key included) sees both.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub toolchain_from_env: BTreeMap<String, Toolchain>,
+    /// `VAR=dir` when a toolchain from [`Target::toolchain_from_env`] was chosen.
+    #[serde(skip)]
+    pub toolchain_chosen_by: Option<String>,
     /// Command prefix that runs a target program here (`qemu-aarch64 -L ...`); empty when native.
     /// `{tools}` is the provisioned tool directory.
     #[serde(default)]
@@ -138,6 +146,8 @@ impl Target {
                 target.name
             );
         }
+        let mut target = target;
+        target.choose_toolchain(|var| std::env::var(var).ok())?;
         for flavor in target.flavors.keys() {
             if !sysroot_manifest::Flavor::ALL
                 .iter()
@@ -150,6 +160,59 @@ impl Target {
             }
         }
         Ok(target)
+    }
+
+    /// Puts the toolchain an environment variable selects in place of the pinned one.
+    fn choose_toolchain(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<()> {
+        let alternatives = std::mem::take(&mut self.toolchain_from_env);
+        let set: Vec<(String, String)> = alternatives
+            .keys()
+            .filter_map(|var| {
+                env(var)
+                    .filter(|v| !v.is_empty())
+                    .map(|dir| (var.clone(), dir))
+            })
+            .collect();
+        let Some((var, dir)) = set.first() else {
+            return Ok(());
+        };
+        if set.len() > 1 {
+            bail!(
+                "target {}: both {} and {} select a toolchain: unset one",
+                self.name,
+                set[0].0,
+                set[1].0
+            );
+        }
+        let mut tc = alternatives[var].clone();
+        let pattern = format!("{{{var}}}");
+        for argv in [&mut tc.cc, &mut tc.ar, &mut tc.ranlib, &mut tc.nm]
+            .into_iter()
+            .chain(tc.rust_linker.as_mut())
+        {
+            for arg in argv.iter_mut() {
+                *arg = arg.replace(&pattern, dir);
+            }
+        }
+        self.toolchain = tc;
+        self.toolchain_chosen_by = Some(format!("{var}={dir}"));
+        Ok(())
+    }
+
+    /// A toolchain chosen through the environment must exist; checked when the target is used,
+    /// so a stale `WASI_SDK_PATH` does not break builds for other targets.
+    pub fn check_chosen_toolchain(&self) -> Result<()> {
+        if let Some(choice) = &self.toolchain_chosen_by
+            && !Path::new(&self.toolchain.cc[0]).is_file()
+        {
+            let var = choice.split('=').next().unwrap_or(choice);
+            bail!(
+                "target {}: {choice} has no C compiler at {}: point {var} at an installation, or unset {var} to use the pinned toolchain",
+                self.name,
+                self.toolchain.cc[0]
+            );
+        }
+        Ok(())
     }
 
     /// What of this definition shapes a `flavor` build: everything but the other flavors and
@@ -236,6 +299,72 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn an_environment_variable_swaps_in_its_toolchain() {
+        let (pinned, path) = select(&dir(), "wasi").unwrap();
+        let mut t = Target::load(&path).unwrap();
+        // Whatever this shell has set, start from the file's own alternatives.
+        t.toolchain_from_env = toml::from_str::<Target>(&std::fs::read_to_string(&path).unwrap())
+            .unwrap()
+            .toolchain_from_env;
+        t.toolchain = pinned.toolchain.clone();
+        assert!(
+            t.toolchain_from_env.contains_key("WASI_SDK_PATH"),
+            "wasi.toml offers no WASI SDK toolchain"
+        );
+
+        let sdk = std::env::temp_dir().join(format!("fake-wasi-sdk-{}", std::process::id()));
+        std::fs::create_dir_all(sdk.join("bin")).unwrap();
+        std::fs::write(sdk.join("bin/clang"), "").unwrap();
+        let sdk_str = sdk.display().to_string();
+
+        let mut unset = t.clone();
+        unset.choose_toolchain(|_| None).unwrap();
+        assert_eq!(
+            unset.toolchain.cc, t.toolchain.cc,
+            "nothing set: the pinned compiler stays"
+        );
+        assert!(unset.toolchain_from_env.is_empty() && unset.toolchain_chosen_by.is_none());
+        // The alternatives never reach the cache key, so adding one does not rebuild anything.
+        assert_eq!(unset.build_identity(sysroot_manifest::Flavor::Static), {
+            let mut bare = t.clone();
+            bare.toolchain_from_env.clear();
+            bare.build_identity(sysroot_manifest::Flavor::Static)
+        });
+
+        let mut chosen = t.clone();
+        chosen
+            .choose_toolchain(|v| (v == "WASI_SDK_PATH").then(|| sdk_str.clone()))
+            .unwrap();
+        assert_eq!(chosen.toolchain.cc[0], format!("{sdk_str}/bin/clang"));
+        assert!(
+            chosen.toolchain.nm[0].starts_with(&sdk_str),
+            "{:?}",
+            chosen.toolchain.nm
+        );
+        assert!(chosen.toolchain.rust_linker.as_ref().unwrap()[0].starts_with(&sdk_str));
+        assert_ne!(
+            chosen.build_identity(sysroot_manifest::Flavor::Static),
+            unset.build_identity(sysroot_manifest::Flavor::Static)
+        );
+        assert_eq!(
+            chosen.toolchain_chosen_by.as_deref(),
+            Some(format!("WASI_SDK_PATH={sdk_str}").as_str())
+        );
+
+        chosen.check_chosen_toolchain().unwrap();
+        let mut stale = t.clone();
+        stale
+            .choose_toolchain(|_| Some("/nonexistent/sdk".into()))
+            .unwrap();
+        let err = stale.check_chosen_toolchain().unwrap_err().to_string();
+        assert!(
+            err.contains("WASI_SDK_PATH=/nonexistent/sdk") && err.contains("unset WASI_SDK_PATH"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&sdk).unwrap();
     }
 
     #[test]

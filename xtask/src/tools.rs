@@ -41,6 +41,7 @@ impl Tools {
 
     /// Installs (once) the target's pinned PyPI tools.
     pub fn provision(ctx: &Ctx, target: &Target) -> Result<Tools> {
+        target.check_chosen_toolchain()?;
         let reqs = &target.host_tools.pip;
         if reqs.is_empty() {
             return Ok(Tools {

@@ -166,9 +166,8 @@ impl Recipe {
     /// `3.13.5` -> `3.13`.
     pub fn abi(&self) -> String {
         self.version
-            .rsplitn(2, '.')
-            .nth(1)
-            .unwrap_or(&self.version)
+            .rsplit_once('.')
+            .map_or(self.version.as_str(), |(abi, _)| abi)
             .to_string()
     }
 

@@ -203,6 +203,7 @@ impl Build<'_> {
     fn make(&self, step: &str, log: &str, targets: &[&str]) -> Result<()> {
         let mut cmd = Command::new("make");
         cmd.arg(format!("-j{}", self.jobs))
+            .args(&self.target.toolchain.make_args)
             .args(targets)
             .current_dir(&self.dir);
         scrub_env(&mut cmd, &self.epoch);

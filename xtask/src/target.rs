@@ -82,6 +82,10 @@ pub struct Toolchain {
     /// default: a program, or a command that xtask wraps in a script (cargo takes one path).
     #[serde(default)]
     pub rust_linker: Option<Vec<String>>,
+    /// Variables for every `make` that compiles CPython (`EXTRA_CFLAGS=...`), passed on make's
+    /// command line so make expands them per target (`$@` is the object being compiled).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub make_args: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

@@ -46,11 +46,14 @@ pub fn source_date_epoch(tree: &Path) -> String {
         .map_or_else(|_| "0".to_string(), |d| d.as_secs().to_string())
 }
 
-/// The newest modification time of any file in `tree`.
+/// The newest modification time of any regular file in `tree`. Directories are left out: their
+/// mtime is when unpacking created their entries, which would make the date (and every
+/// `__DATE__` built from it) differ between two builds.
 pub fn newest_mtime(tree: &Path) -> std::time::SystemTime {
     walkdir::WalkDir::new(tree)
         .into_iter()
-        .filter_map(|e| e.ok()?.metadata().ok()?.modified().ok())
+        .filter_map(|e| e.ok().filter(|e| e.file_type().is_file()))
+        .filter_map(|e| e.metadata().ok()?.modified().ok())
         .max()
         .unwrap_or(std::time::UNIX_EPOCH)
 }
@@ -218,6 +221,7 @@ mod tests {
             h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
             h.set_entry_type(*kind);
             h.set_mode(0o644);
+            h.set_mtime(RELEASED);
             if kind.is_symlink() || kind.is_hard_link() {
                 h.set_link_name(data).unwrap();
                 h.set_size(0);
@@ -234,6 +238,32 @@ mod tests {
     }
 
     use tar::EntryType::{Directory as D, Link as H, Regular as F, Symlink as L};
+
+    /// The mtime of every entry in the test archives.
+    const RELEASED: u64 = 1_700_000_000;
+
+    #[test]
+    fn the_release_date_is_the_newest_file_not_the_unpack_time() {
+        let d = tmp("date");
+        let a = archive(
+            &d,
+            &[
+                ("P-1/", D, ""),
+                ("P-1/sub/", D, ""),
+                ("P-1/sub/a.c", F, "int x;"),
+                ("P-1/b.c", F, ""),
+            ],
+        );
+        unpack(&a, &d.join("out")).unwrap();
+        let newest = newest_mtime(&d.join("out"))
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert_eq!(
+            newest, RELEASED,
+            "the directories unpack created must not count"
+        );
+    }
 
     #[test]
     fn unpacks_a_good_archive_under_its_top_directory() {

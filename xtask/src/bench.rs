@@ -201,12 +201,16 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<()> {
         });
     }
 
-    let emulated = (!target.runner.is_empty()).then(|| {
-        format!(
-            "run under {}: emulated times only support ratios",
-            target.runner[0]
-        )
-    });
+    // The runner as the sysroot recorded it, {tools} resolved.
+    let emulated = contestants
+        .iter()
+        .find(|c| !c.interp.runner.is_empty())
+        .map(|c| {
+            format!(
+                "run under `{}`: emulated times only support ratios",
+                c.interp.runner.join(" ")
+            )
+        });
     let mut results = Results {
         machine: machine(ctx, &target.name, &recipe.version),
         contestants: contestants.clone(),

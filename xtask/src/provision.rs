@@ -85,10 +85,10 @@ pub fn doctor(ctx: &Ctx, names: &[String]) -> Result<()> {
     let mut bad_toolchains = Vec::new();
     for t in &ts {
         println!("target {} ({}):", t.name, t.rust_triple);
-        if let Some(choice) = &t.toolchain_chosen_by {
+        if let Some((var, dir)) = &t.toolchain_chosen_by {
             let check = t.check_chosen_toolchain();
             println!(
-                "  {} C toolchain from {choice} (instead of the pinned one)",
+                "  {} C toolchain from {var}={dir} (instead of the pinned one)",
                 if check.is_ok() { "ok     " } else { "MISSING" }
             );
             bad_toolchains.extend(check.err().map(|e| e.to_string()));
@@ -138,10 +138,7 @@ pub fn doctor(ctx: &Ctx, names: &[String]) -> Result<()> {
     }
     println!("\nto fix:");
     for e in &bad_toolchains {
-        println!(
-            "  {}",
-            e.split_once(": ").map_or(e.as_str(), |(_, why)| why)
-        );
+        println!("  {e}");
     }
     if !m.apt.is_empty() {
         println!("  apt-get install -y {}", m.apt.join(" "));

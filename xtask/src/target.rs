@@ -28,9 +28,9 @@ pub struct Target {
     /// Resolved when the file is loaded, so nothing downstream (cache key included) sees both.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub toolchain_from_env: BTreeMap<String, Toolchain>,
-    /// `VAR=dir` when a toolchain from [`Target::toolchain_from_env`] was chosen.
+    /// `(VAR, dir)` when a toolchain from [`Target::toolchain_from_env`] was chosen.
     #[serde(skip)]
-    pub toolchain_chosen_by: Option<String>,
+    pub toolchain_chosen_by: Option<(String, String)>,
     /// Command prefix that runs a target program here (`qemu-aarch64 -L ...`); empty when native.
     /// `{tools}` is the provisioned tool directory.
     #[serde(default)]
@@ -199,19 +199,18 @@ impl Target {
             }
         }
         self.toolchain = tc;
-        self.toolchain_chosen_by = Some(format!("{var}={dir}"));
+        self.toolchain_chosen_by = Some((var.clone(), dir.clone()));
         Ok(())
     }
 
     /// A toolchain chosen through the environment must exist; checked when the target is used,
     /// so a stale `WASI_SDK_PATH` does not break builds for other targets.
     pub fn check_chosen_toolchain(&self) -> Result<()> {
-        if let Some(choice) = &self.toolchain_chosen_by
+        if let Some((var, dir)) = &self.toolchain_chosen_by
             && !Path::new(&self.toolchain.cc[0]).is_file()
         {
-            let var = choice.split('=').next().unwrap_or(choice);
             bail!(
-                "target {}: {choice} has no C compiler at {}: point {var} at an installation, or unset {var} to use the pinned toolchain",
+                "target {}: {var}={dir} has no C compiler at {}: point {var} at an installation, or unset {var} to use the pinned toolchain",
                 self.name,
                 self.toolchain.cc[0]
             );
@@ -350,8 +349,8 @@ mod tests {
             unset.build_identity(sysroot_manifest::Flavor::Static)
         );
         assert_eq!(
-            chosen.toolchain_chosen_by.as_deref(),
-            Some(format!("WASI_SDK_PATH={sdk_str}").as_str())
+            chosen.toolchain_chosen_by,
+            Some(("WASI_SDK_PATH".to_string(), sdk_str.clone()))
         );
 
         chosen.check_chosen_toolchain().unwrap();

@@ -152,6 +152,15 @@ pub struct Link {
     pub shared_library: Option<String>,
 }
 
+impl Link {
+    /// The `DT_NEEDED` name of the shared libpython, if there is one (`libpython3.11.so.1.0`).
+    pub fn shared_library_name(&self) -> Option<&str> {
+        self.shared_library
+            .as_deref()
+            .and_then(|s| std::path::Path::new(s).file_name()?.to_str())
+    }
+}
+
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct Hacl {
     /// HACL* archives installed in the sysroot (sysroot-relative).

@@ -335,14 +335,12 @@ fn profile_outcome(
     })
 }
 
-/// A flag as it must be written into a Makefile variable that make then hands to the shell:
-/// `$ORIGIN` survives as `'$$ORIGIN'`. Flags without `$` are unchanged.
+/// A flag as it must be written into LDFLAGS, which configure's own link tests use as is and
+/// make hands to the shell: `$ORIGIN` becomes `\$$ORIGIN` (make leaves `\$ORIGIN`, the shell
+/// `$ORIGIN`). Quoting the whole flag instead would make gcc take it for a file name in
+/// configure's tests. Flags without `$` are unchanged.
 fn for_makefile(flag: &str) -> String {
-    if flag.contains('$') {
-        format!("'{}'", flag.replace('$', "$$"))
-    } else {
-        flag.to_string()
-    }
+    flag.replace('$', "\\$$")
 }
 
 /// A make variable's value as the build's Makefile computes it.
@@ -417,10 +415,32 @@ mod tests {
 
     #[test]
     fn dollar_flags_survive_make_and_the_shell() {
-        assert_eq!(
-            for_makefile("-Wl,-rpath,$ORIGIN/../lib"),
-            "'-Wl,-rpath,$$ORIGIN/../lib'"
+        // What the linker sees once make and the shell are done with the Makefile's value.
+        let flag = "-Wl,-rpath,$ORIGIN/../lib";
+        let dir = std::env::temp_dir().join(format!("xtask-makefile-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            dir.join("Makefile"),
+            format!(
+                "LDFLAGS={}\nall:\n\t@printf '%s\\n' $(LDFLAGS)\n",
+                for_makefile(flag)
+            ),
+        )
+        .unwrap();
+        let out = Command::new("make")
+            .arg("-s")
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        fs::remove_dir_all(&dir).unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
         );
+        assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{flag}\n"));
+        // configure's link tests use the value unexpanded: one word, not a quoted file name.
+        assert!(!for_makefile(flag).contains(['\'', '"', ' ']));
         assert_eq!(for_makefile("-no-pie"), "-no-pie");
     }
 

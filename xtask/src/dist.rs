@@ -161,7 +161,7 @@ fn validate(ctx: &Ctx, b: &isolate::Built) -> Result<Report> {
             .context("the target defines no glibc_baseline")?;
         for exe in &exes {
             let path = b.sysroot.join(exe);
-            verify::check_needed(&path, &[])?;
+            verify::check_needed(&path, m.link.shared_library_name().as_slice())?;
             report.needs.insert(exe.clone(), verify::needed(&path)?);
             let glibc = max_glibc(&path)?;
             if version_key(&glibc) > version_key(baseline) {

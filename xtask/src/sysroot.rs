@@ -366,7 +366,10 @@ fn run(ctx: &Ctx, plan: &Plan) -> Result<()> {
     lib_archives.sort();
     let hacl_holders = verify::check_hacl(&nm, &lib_archives, &recipe.hacl.symbols)?;
     if !target.rust_triple.starts_with("wasm") {
-        verify::check_needed(&staging.join(&python_rel), &[])?;
+        verify::check_needed(
+            &staging.join(&python_rel),
+            link.shared_library_name().as_slice(),
+        )?;
     }
 
     // manifest

@@ -8,21 +8,20 @@
 
 use crate::stdlib;
 use pyo3::ffi;
-use std::ffi::{CString, c_char};
+use std::ffi::c_char;
 
-pub fn main() -> i32 {
-    let args: Vec<CString> = std::env::args_os()
-        .map(|a| CString::new(a.into_encoded_bytes()).unwrap_or_else(|_| CString::from(c"?")))
-        .collect();
-    let mut ptrs: Vec<*const c_char> = args.iter().map(|a| a.as_ptr()).collect();
-    // SAFETY: the config is initialised before use and cleared after; the argv pointers
-    // outlive the calls that read them.
+/// Runs the command line `argv` (bytes, as `main` receives them) and returns the exit status.
+///
+/// # Safety
+/// `argv` must hold `argc` valid NUL-terminated strings that outlive the call.
+pub unsafe fn main(argc: isize, argv: *mut *mut c_char) -> i32 {
+    // SAFETY: the config is initialised before use and cleared after; the caller vouches
+    // for argv.
     unsafe {
         let mut config = std::mem::MaybeUninit::<ffi::PyConfig>::uninit();
         ffi::PyConfig_InitPythonConfig(config.as_mut_ptr());
         let config = config.assume_init_mut();
-        let mut status =
-            ffi::PyConfig_SetBytesArgv(config, ptrs.len() as ffi::Py_ssize_t, ptrs.as_mut_ptr());
+        let mut status = ffi::PyConfig_SetBytesArgv(config, argc as ffi::Py_ssize_t, argv.cast());
         if ffi::PyStatus_Exception(status) == 0 {
             if let Err(e) = stdlib::configure(config) {
                 eprintln!("isolate: cannot use the stdlib carried in the executable: {e}");

@@ -301,7 +301,7 @@ fn path(dir: &Path, file: &str) -> String {
 fn check_outputs_agree(contestants: &[Contestant], w: &Workload, cwd: &Path) -> Result<()> {
     let mut first: Option<(String, Vec<u8>)> = None;
     for c in contestants {
-        let out = corpus::run(&c.interp, &w.args, b"", cwd)?;
+        let out = corpus::run(&c.interp, &w.args, Some(b""), cwd)?;
         ensure!(
             out.status == Some(0),
             "{} failed on {}: {}",

@@ -102,25 +102,43 @@ pub fn clean_env() -> Vec<(String, String)> {
     ]
 }
 
-pub fn run(interp: &Interp, args: &[String], stdin: &[u8], cwd: &Path) -> Result<Outcome> {
+/// Runs `interp` with `stdin` as its input; `None` starts it with descriptor 0 closed.
+pub fn run(interp: &Interp, args: &[String], stdin: Option<&[u8]>, cwd: &Path) -> Result<Outcome> {
+    use std::os::unix::process::CommandExt;
     let mut cmd = interp.command();
     cmd.args(args)
         .current_dir(cwd)
         .env_clear()
         .envs(clean_env());
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    match stdin {
+        Some(_) => {
+            cmd.stdin(Stdio::piped());
+        }
+        None => {
+            cmd.stdin(Stdio::null());
+            // SAFETY: close(2) is async-signal-safe, as pre_exec requires.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::close(0);
+                    Ok(())
+                });
+            }
+        }
+    }
     let mut child = cmd
         .spawn()
         .with_context(|| format!("starting {}", interp.exe))?;
-    let mut pipe = child.stdin.take().expect("stdin is piped");
-    let input = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = pipe.write_all(&input);
+    let writer = child.stdin.take().map(|mut pipe| {
+        let input = stdin.unwrap_or_default().to_vec();
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&input);
+        })
     });
     let out = child.wait_with_output()?;
-    let _ = writer.join();
+    if let Some(w) = writer {
+        let _ = w.join();
+    }
     Ok(Outcome {
         stdout: out.stdout,
         stderr: out.stderr,
@@ -221,15 +239,15 @@ pub fn check(
         all.push(Case {
             name: p.file.clone(),
             args,
-            stdin: Vec::new(),
+            stdin: Some(Vec::new()),
             exit: Some(p.exit),
         });
     }
     all.extend(cases.iter().cloned());
     for case in &all {
         report.total += 1;
-        let a = run(reference, &case.args, &case.stdin, corpus_dir)?;
-        let b = run(isolate, &case.args, &case.stdin, corpus_dir)?;
+        let a = run(reference, &case.args, case.stdin.as_deref(), corpus_dir)?;
+        let b = run(isolate, &case.args, case.stdin.as_deref(), corpus_dir)?;
         if let Some(want) = case.exit
             && a.status != Some(want)
         {
@@ -270,7 +288,8 @@ pub fn check(
 pub struct Case {
     pub name: String,
     pub args: Vec<String>,
-    pub stdin: Vec<u8>,
+    /// Input; `None` closes descriptor 0.
+    pub stdin: Option<Vec<u8>>,
     /// The exit status python3 must give, when known.
     pub exit: Option<i32>,
 }
@@ -301,7 +320,7 @@ pub fn cli_cases(scratch: &Path) -> Result<Vec<Case>> {
     let case = |name: &str, args: &[&str]| Case {
         name: name.into(),
         args: args.iter().map(|s| s.to_string()).collect(),
-        stdin: Vec::new(),
+        stdin: Some(Vec::new()),
         exit: None,
     };
     Ok(vec![
@@ -353,15 +372,23 @@ pub fn cli_cases(scratch: &Path) -> Result<Vec<Case>> {
         Case {
             name: "cli: program on stdin".into(),
             args: vec!["-".into(), "x".into()],
-            stdin: b"import sys\nprint('stdin', sys.argv)\n".to_vec(),
+            stdin: Some(b"import sys\nprint('stdin', sys.argv)\n".to_vec()),
             exit: Some(0),
         },
         Case {
             name: "cli: no arguments reads stdin".into(),
             args: vec![],
-            stdin: b"print(6 * 7)\n".to_vec(),
+            stdin: Some(b"print(6 * 7)\n".to_vec()),
             exit: Some(0),
         },
         case("cli: --version", &["--version"]),
+        // python3 leaves a closed descriptor closed (sys.stdin is None); Rust's runtime
+        // would reopen it on /dev/null.
+        Case {
+            name: "cli: stdin closed".into(),
+            args: vec!["-c".into(), "import sys; print(sys.stdin)".into()],
+            stdin: None,
+            exit: Some(0),
+        },
     ])
 }

@@ -134,12 +134,16 @@ fn push_last(list: &mut Vec<String>, item: String) {
 fn lto_object(b: &Build, library: &Path, archive: &Path) -> Result<()> {
     let object = archive.with_extension("o");
     let lto_flags = make_var(&b.dir, "PY_LDFLAGS_NODIST")?;
+    let flavor = b.target.flavor(b.flavor);
+    let output = flavor
+        .lto_link_output
+        .map_or("nolto-rel", crate::target::LinkOutput::as_gcc);
     let mut cmd = Command::new(&b.cc[0]);
     cmd.args(&b.cc[1..])
         .args(["-r", "-nostdlib"])
         .args(lto_flags.split_whitespace())
-        .args(b.target.flavor(b.flavor).cflags.iter())
-        .arg("-flinker-output=nolto-rel")
+        .args(flavor.cflags.iter())
+        .arg(format!("-flinker-output={output}"))
         .arg("-o")
         .arg(&object)
         .arg("-Wl,--whole-archive")

@@ -336,13 +336,7 @@ pub fn check(ctx: &Ctx, b: &Built, regrtest: bool) -> Result<String> {
         }
         println!("  file:        {file}");
         let needed = verify::needed(&b.exe)?;
-        let extra: Vec<&str> = m
-            .link
-            .shared_library
-            .iter()
-            .filter_map(|s| Path::new(s).file_name().and_then(|f| f.to_str()))
-            .collect();
-        verify::check_needed(&b.exe, &extra)?;
+        verify::check_needed(&b.exe, m.link.shared_library_name().as_slice())?;
         if m.flavor != Flavor::Shared && needed.iter().any(|n| n.contains("python")) {
             bail!("the isolate needs a shared libpython: {needed:?}");
         }
@@ -530,7 +524,7 @@ fn same_as_native(
             .context("corpus program")?;
         let mut args = vec![p.file.clone()];
         args.extend(p.args.iter().cloned());
-        let ours = corpus::run(&python, &args, b"", corpus_dir)?;
+        let ours = corpus::run(&python, &args, Some(b""), corpus_dir)?;
         if normalise_paths(&ours, corpus_dir) == normalise_paths(theirs, corpus_dir) {
             same += 1;
         } else {
@@ -596,7 +590,7 @@ fn relocation_check(b: &Built) -> Result<()> {
         exe: exe.display().to_string(),
         argv0: exe.display().to_string(),
     };
-    let out = corpus::run(&iso, &["-c".into(), code.into()], b"", &dir)?;
+    let out = corpus::run(&iso, &["-c".into(), code.into()], Some(b""), &dir)?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if out.status != Some(0)
         || !stdout.starts_with("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
@@ -733,7 +727,7 @@ fn regression_tests(python: &Interp, isolate: &Interp, scratch: &Path) -> Result
         let start = Instant::now();
         let mut args = vec!["-m".to_string(), "test".to_string()];
         args.extend(REGRTESTS.iter().map(|s| s.to_string()));
-        let out = corpus::run(interp, &args, b"", &dir)?;
+        let out = corpus::run(interp, &args, Some(b""), &dir)?;
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let summary: Vec<String> = text
             .lines()

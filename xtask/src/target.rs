@@ -115,6 +115,29 @@ pub struct FlavorFlags {
     /// link adds and rustc's (`-nodefaultlibs`) does not.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub libs: Vec<String>,
+    /// What the embedder's final link makes, as GCC's `-flinker-output` names it (`exec`,
+    /// `pie`). The LTO object is optimised as for that link: CPython's hidden symbols become
+    /// local and are inlined as in python3's own link. Unset, GCC must assume a later link
+    /// may still reference them (`nolto-rel`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lto_link_output: Option<LinkOutput>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkOutput {
+    Exec,
+    Pie,
+}
+
+impl LinkOutput {
+    /// GCC's `-flinker-output` value.
+    pub fn as_gcc(self) -> &'static str {
+        match self {
+            LinkOutput::Exec => "exec",
+            LinkOutput::Pie => "pie",
+        }
+    }
 }
 
 /// What the host needs for this target, by the package manager that provides it.

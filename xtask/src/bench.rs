@@ -78,6 +78,8 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<()> {
     let (target, _) = target::select(&ctx.root.join("sysroots"), &opts.target)?;
     let (recipe, _) = crate::recipe::select(&ctx.root.join("recipes"), opts.python.as_deref())?;
     let mut contestants = Vec::new();
+    // Results of builds without PGO go beside, not over, those of the PGO builds.
+    let mut suffix = "";
     for flavor in Flavor::ALL {
         if !target.supports(flavor) {
             continue;
@@ -120,6 +122,9 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<()> {
             m.link.ldflags.join(" ")
         );
         if flavor == Flavor::Static {
+            if !m.build.pgo {
+                suffix = "-no-pgo";
+            }
             let exe = root.join(&m.paths.python).display().to_string();
             contestants.push(Contestant {
                 name: "python3".into(),
@@ -279,7 +284,7 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<()> {
     let out = ctx
         .root
         .join("target/bench")
-        .join(format!("{}-{}", target.name, recipe.version));
+        .join(format!("{}-{}{suffix}", target.name, recipe.version));
     std::fs::create_dir_all(&out)?;
     std::fs::write(
         out.join("results.json"),

@@ -270,6 +270,22 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<()> {
                 "start-up (M=1)",
                 vec![path(bench, "dynamic.py"), "1".to_string()],
             ),
+            (
+                "sweep M=1,000",
+                vec![path(bench, "dynamic.py"), "1000".to_string()],
+            ),
+            (
+                "sweep M=10,000",
+                vec![path(bench, "dynamic.py"), "10000".to_string()],
+            ),
+            // Where start-up goes: an empty program, then without `site`, then also isolated
+            // from the environment, the floor CPython's own flags give.
+            ("empty program: -c pass", args(&["-c", "pass"])),
+            ("empty program: -S -c pass", args(&["-S", "-c", "pass"])),
+            (
+                "empty program: -I -S -c pass",
+                args(&["-I", "-S", "-c", "pass"]),
+            ),
         ];
         for (name, args) in small {
             note(format!("callgrind: {name}"));
@@ -300,6 +316,10 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<()> {
 
 fn path(dir: &Path, file: &str) -> String {
     dir.join(file).display().to_string()
+}
+
+fn args(a: &[&str]) -> Vec<String> {
+    a.iter().map(|s| s.to_string()).collect()
 }
 
 /// All contestants must print the same thing, or the comparison is meaningless.

@@ -28,6 +28,10 @@ pub struct Recipe {
     #[serde(default)]
     pub setup_local: Vec<String>,
     pub hacl: Hacl,
+    /// CPython's regression tests the isolate must pass exactly as python3 does. They check
+    /// the build, so they are no part of its identity (an empty list serialises to nothing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regrtests: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -209,6 +213,7 @@ impl Recipe {
         r.patches
             .retain(|p| p.targets.is_empty() || p.targets.iter().any(|t| t == target));
         r.configure.targets.retain(|t, _| t == target);
+        r.regrtests.clear();
         r.modules
             .absent
             .retain(|scope, _| scope == "*" || scope == target);
@@ -375,6 +380,14 @@ mod tests {
         assert_ne!(r.build_identity("wasi"), wasi_only.build_identity("wasi"));
         let common = parse(&MINIMAL.replace("args = [\"--x\"]", "args = [\"--z\"]")).unwrap();
         assert_ne!(r.build_identity("x86_64"), common.build_identity("x86_64"));
+        // The tests run against a build check it; listing more must not rebuild it.
+        let checked = parse(&MINIMAL.replace(
+            "version = \"3.99.0\"",
+            "version = \"3.99.0\"\nregrtests = [\"test_json\"]",
+        ))
+        .unwrap();
+        assert_eq!(checked.regrtests, ["test_json"]);
+        assert_eq!(r.build_identity("x86_64"), checked.build_identity("x86_64"));
     }
 
     #[test]

@@ -168,7 +168,7 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<()> {
                         argv0: exe.clone(),
                         exe,
                     },
-                    describe: "Debian's /usr/bin/python3 of the same version".into(),
+                    describe: distro_describe(&distro),
                 },
             );
             reference = "distro python3".into();
@@ -399,6 +399,52 @@ fn stats(mut s: Vec<f64>) -> Stats {
         max: s[n - 1],
         samples: s,
     }
+}
+
+/// Names the `.pth` files in the distro python's site directories that no Debian package
+/// installed: `site` runs them at every start-up, so that python3 starts slower than a stock
+/// Debian one, and the results must say so.
+fn distro_describe(distro: &Path) -> String {
+    let dirs = Command::new(distro)
+        .args(["-c", "import site; print(*site.getsitepackages(), sep='\\n')"])
+        .env_clear()
+        .envs(corpus::clean_env())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let mut foreign: Vec<PathBuf> = dirs
+        .lines()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pth"))
+        .filter(|p| {
+            !Command::new("dpkg")
+                .arg("-S")
+                .arg(p)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+        .collect();
+    foreign.sort();
+    let mut describe = "Debian's /usr/bin/python3 of the same version".to_string();
+    if !foreign.is_empty() {
+        let list: Vec<String> = foreign.iter().map(|p| p.display().to_string()).collect();
+        note(format!(
+            "warning: the distro python3 runs .pth files no Debian package installed, so it \
+             starts slower than a stock Debian python3: {}",
+            list.join(", ")
+        ));
+        let _ = write!(
+            describe,
+            "; it also runs {}, which no Debian package installed",
+            list.join(", ")
+        );
+    }
+    describe
 }
 
 fn machine(ctx: &Ctx, target: &str, version: &str) -> BTreeMap<String, String> {

@@ -416,6 +416,11 @@ fn sysroot_acceptance(ctx: &Ctx, dir: &Path, pgo: bool) -> Result<()> {
         "manifest says PGO {}",
         m.build.pgo
     );
+    let checkout = ctx.root.display().to_string();
+    ensure!(
+        !std::fs::read_to_string(root.join("manifest.json"))?.contains(&checkout),
+        "the manifest names the build machine's checkout {checkout}"
+    );
     if m.build.pgo {
         let log = std::fs::read_to_string(root.join("logs/5-build-optimized.log"))?;
         ensure!(

@@ -386,6 +386,10 @@ fn run(ctx: &Ctx, plan: &Plan) -> Result<()> {
         i.name = source.url.clone();
         i.sha256 = source.sha256.clone();
     }
+    // The build machine's checkout is no business of the sysroot's users, and would make
+    // manifests differ between two checkouts of the same inputs.
+    let root = ctx.root.display().to_string();
+    let in_root = |v: &str| v.replace(&root, "$ROOT");
     let manifest = Manifest {
         schema: sysroot_manifest::SCHEMA,
         python: sysroot_manifest::Python {
@@ -405,16 +409,11 @@ fn run(ctx: &Ctx, plan: &Plan) -> Result<()> {
             pgo: plan.pgo,
             lto: plan.lto,
             profile,
-            configure_args: configured.args.clone(),
+            configure_args: configured.args.iter().map(|a| in_root(a)).collect(),
             configure_env: configured
                 .env
                 .iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        v.replace(&ctx.root.display().to_string(), "$ROOT"),
-                    )
-                })
+                .map(|(k, v)| (k.clone(), in_root(v)))
                 .collect(),
             toolchain: plan.tools.versions(target)?.into_iter().collect(),
             revision: crate::git_revision(&ctx.root),

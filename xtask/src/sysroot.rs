@@ -415,7 +415,12 @@ fn run(ctx: &Ctx, plan: &Plan) -> Result<()> {
                 .iter()
                 .map(|(k, v)| (k.clone(), in_root(v)))
                 .collect(),
-            toolchain: plan.tools.versions(target)?.into_iter().collect(),
+            toolchain: plan
+                .tools
+                .versions(target)?
+                .into_iter()
+                .map(|(k, v)| (k, in_root(&v)))
+                .collect(),
             revision: crate::git_revision(&ctx.root),
             seconds: started.elapsed().as_secs_f64().round(),
         },

@@ -48,7 +48,9 @@ pub struct Target {
     /// The GNU triple CPython's configure was given as `--host`.
     pub host: String,
     pub pointer_width: u32,
-    /// Command prefix that runs the target's programs on the build machine (empty when native).
+    /// Command prefix that runs the target's programs on a build machine (empty when native),
+    /// as the target file writes it: `{tools}` (the pinned host tools) and `{root}` (the
+    /// checkout) stay unexpanded, so the manifest names no machine's paths.
     pub runner: Vec<String>,
 }
 

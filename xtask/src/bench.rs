@@ -105,7 +105,7 @@ pub fn run(ctx: &Ctx, opts: &Options) -> Result<()> {
                 continue;
             }
         }
-        let (m, root) = Manifest::load(&dir)?;
+        let (m, root) = crate::sysroot::load(ctx, &dir)?;
         let exe_name = if m.target.rust_triple.starts_with("wasm") {
             "isolate.wasm"
         } else {
@@ -406,7 +406,10 @@ fn stats(mut s: Vec<f64>) -> Stats {
 /// Debian one, and the results must say so.
 fn distro_describe(distro: &Path) -> String {
     let dirs = Command::new(distro)
-        .args(["-c", "import site; print(*site.getsitepackages(), sep='\\n')"])
+        .args([
+            "-c",
+            "import site; print(*site.getsitepackages(), sep='\\n')",
+        ])
         .env_clear()
         .envs(corpus::clean_env())
         .output()

@@ -349,7 +349,10 @@ fn pack(b: &isolate::Built, report: &Report, path: &Path, epoch: u64) -> Result<
                 0o644
             };
             let data = match r.as_str() {
-                "manifest.json" => normalised_manifest(m)?.into_bytes(),
+                // As written, not `b.manifest`, whose runner names this machine's tools.
+                "manifest.json" => {
+                    normalised_manifest(&Manifest::load(&b.sysroot)?.0)?.into_bytes()
+                }
                 "pyo3-config.txt" => fs::read_to_string(p)?
                     .replace(&sysroot_path, "@SYSROOT@")
                     .into_bytes(),

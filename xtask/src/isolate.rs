@@ -114,7 +114,7 @@ pub fn run_isolate(ctx: &Ctx, target: &str, python: Option<&str>, args: &[String
         regrtest: false,
     };
     let dir = select_sysroots(ctx, &opts)?.remove(0);
-    let (m, root) = Manifest::load(&dir)?;
+    let (m, root) = crate::sysroot::load(ctx, &dir)?;
     let exe = root
         .join("bin")
         .join(if m.target.rust_triple.starts_with("wasm") {
@@ -205,7 +205,7 @@ fn target_dir(ctx: &Ctx, sysroot: &Path) -> PathBuf {
 }
 
 pub fn build(ctx: &Ctx, sysroot: &Path) -> Result<Built> {
-    let (manifest, root) = Manifest::load(sysroot)?;
+    let (manifest, root) = crate::sysroot::load(ctx, sysroot)?;
     let (target, _) = target::select(&ctx.root.join("sysroots"), &manifest.target.name)?;
     let triple = &manifest.target.rust_triple;
     let target_dir = target_dir(ctx, sysroot);

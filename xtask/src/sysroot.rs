@@ -196,6 +196,17 @@ fn inputs(ctx: &Ctx, plan: &Plan, recipe_path: &Path, target_path: &Path) -> Res
     Ok(out)
 }
 
+/// A sysroot's manifest, with its runner made runnable here: the manifest keeps the target
+/// file's `{tools}` and `{root}`, which name this machine's pinned tools and checkout.
+pub fn load(ctx: &Ctx, dir: &Path) -> Result<(Manifest, PathBuf)> {
+    let (mut m, root) = Manifest::load(dir)?;
+    if m.target.runner.iter().any(|a| a.contains('{')) {
+        let (target, _) = target::select(&ctx.root.join("sysroots"), &m.target.name)?;
+        m.target.runner = Tools::provision(ctx, &target)?.expand(&m.target.runner)?;
+    }
+    Ok((m, root))
+}
+
 /// The build cache's key: every input's digest, except that the recipe and target files count
 /// only by the parts that shape this target's and flavor's build.
 fn cache_key(plan: &Plan) -> String {
@@ -386,10 +397,9 @@ fn run(ctx: &Ctx, plan: &Plan) -> Result<()> {
         i.name = source.url.clone();
         i.sha256 = source.sha256.clone();
     }
-    // The build machine's checkout is no business of the sysroot's users, and would make
-    // manifests differ between two checkouts of the same inputs.
-    let root = ctx.root.display().to_string();
-    let in_root = |v: &str| v.replace(&root, "$ROOT");
+    // The build machine's checkout and tools are no business of the sysroot's users, and
+    // would make manifests differ between two machines building the same inputs.
+    let portable = |v: &str| plan.tools.unexpand(v);
     let manifest = Manifest {
         schema: sysroot_manifest::SCHEMA,
         python: sysroot_manifest::Python {
@@ -401,7 +411,7 @@ fn run(ctx: &Ctx, plan: &Plan) -> Result<()> {
             rust_triple: target.rust_triple.clone(),
             host: target.host.clone(),
             pointer_width: target.pointer_width,
-            runner: b.runner.clone(),
+            runner: target.runner.clone(),
         },
         flavor: plan.flavor,
         build: sysroot_manifest::Build {
@@ -409,17 +419,17 @@ fn run(ctx: &Ctx, plan: &Plan) -> Result<()> {
             pgo: plan.pgo,
             lto: plan.lto,
             profile,
-            configure_args: configured.args.iter().map(|a| in_root(a)).collect(),
+            configure_args: configured.args.iter().map(|a| portable(a)).collect(),
             configure_env: configured
                 .env
                 .iter()
-                .map(|(k, v)| (k.clone(), in_root(v)))
+                .map(|(k, v)| (k.clone(), portable(v)))
                 .collect(),
             toolchain: plan
                 .tools
                 .versions(target)?
                 .into_iter()
-                .map(|(k, v)| (k, in_root(&v)))
+                .map(|(k, v)| (k, portable(&v)))
                 .collect(),
             revision: crate::git_revision(&ctx.root),
             seconds: started.elapsed().as_secs_f64().round(),

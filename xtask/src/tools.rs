@@ -119,6 +119,17 @@ impl Tools {
         crate::deps::expand(argv, &self.vars())
     }
 
+    /// The inverse of [`Tools::expand`] on text: this machine's tools and checkout written as
+    /// `{tools}` and `{root}`, for records that must be the same on every machine.
+    pub fn unexpand(&self, text: &str) -> String {
+        // The tools may live inside the checkout, so they go first.
+        let mut out = text.to_string();
+        if let Some(v) = &self.venv {
+            out = out.replace(&v.display().to_string(), "{tools}");
+        }
+        out.replace(&self.root.display().to_string(), "{root}")
+    }
+
     /// `tool -> version line` for the C compiler and each pinned tool: part of the cache key
     /// and the manifest.
     pub fn versions(&self, target: &Target) -> Result<Vec<(String, String)>> {
@@ -134,7 +145,12 @@ impl Tools {
             .unwrap_or_default()
             .trim()
             .to_string();
-        let mut v = vec![("cc".to_string(), format!("{} = {first}", cc.join(" ")))];
+        // Named as the target file writes it, so the record (and the cache key) is the same on
+        // every machine and checkout; a WASI SDK is named by its real place.
+        let mut v = vec![(
+            "cc".to_string(),
+            format!("{} = {first}", target.toolchain.cc.join(" ")),
+        )];
         v.extend(
             target
                 .host_tools
@@ -143,5 +159,28 @@ impl Tools {
                 .map(|r| (r.split("==").next().unwrap_or(r).to_string(), r.clone())),
         );
         Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_name_tools_and_checkout_portably() {
+        let tools = Tools {
+            venv: Some(PathBuf::from("/work/repo/cache/tools/venv-1")),
+            root: PathBuf::from("/work/repo"),
+        };
+        let argv: Vec<String> = ["{tools}/bin/python", "{root}/xtask/py/zig_cc.py", "-O2"]
+            .map(String::from)
+            .to_vec();
+        let expanded = tools.expand(&argv).unwrap();
+        assert_eq!(expanded[0], "/work/repo/cache/tools/venv-1/bin/python");
+        assert_eq!(tools.unexpand(&expanded.join(" ")), argv.join(" "));
+        assert_eq!(
+            tools.unexpand("--with-openssl=/work/repo/target/x"),
+            "--with-openssl={root}/target/x"
+        );
     }
 }

@@ -1,16 +1,20 @@
-//! Links the isolate against the sysroot named by `PYSYSROOT_MANIFEST` (set by
-//! `cargo xtask isolate`). Every link line comes from the sysroot's manifest: no path or
-//! library name is written here.
+//! Checks that this crate is being built against a sysroot the supported way: the sysroot's
+//! manifest is named by `PYSYSROOT_MANIFEST`, it is for the target being built, and the
+//! executable-level flags its flavor needs are in effect. The link lines themselves come
+//! from the sysroot's PyO3 configuration (`PYO3_CONFIG_FILE`), through PyO3's own build
+//! script, so they reach every executable that depends on this crate or on PyO3.
+//! `cargo xtask env --target <target>` writes all of it as a cargo configuration.
 
 use std::path::Path;
 use sysroot_manifest::Manifest;
+
+const HOW: &str = "link against a sysroot the supported way:\n    cargo xtask env --target <target> > pysysroot.toml\n    cargo build --release --config pysysroot.toml --target <rust triple>";
 
 fn main() {
     println!("cargo:rerun-if-env-changed=PYSYSROOT_MANIFEST");
     let Some(path) = std::env::var_os("PYSYSROOT_MANIFEST") else {
         panic!(
-            "\n\nengine links CPython statically from a sysroot: build it with `cargo xtask isolate`, \
-             or set PYSYSROOT_MANIFEST=<sysroot>/manifest.json and PYO3_CONFIG_FILE=<sysroot>/pyo3-config.txt\n\n"
+            "\n\nengine links CPython statically from a sysroot, but PYSYSROOT_MANIFEST is not set: {HOW}\n\n"
         );
     };
     let (manifest, root) =
@@ -24,12 +28,22 @@ fn main() {
             manifest.target.rust_triple
         );
     }
-    println!("cargo:rerun-if-changed={}", Path::new(&path).display());
-    for line in manifest.cargo_link_lines(&root) {
-        println!("{line}");
+    let flags = std::env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+    let flags: Vec<&str> = flags.split('\x1f').collect();
+    let wanted = manifest.rustflags(&root);
+    if !wanted.iter().all(|w| flags.contains(&w.as_str())) {
+        panic!(
+            "\n\nthe {} sysroot at {} needs these flags for every crate of the executable: {}\nbut rustc gets: {}\n{HOW}\n\n",
+            manifest.flavor,
+            root.display(),
+            wanted.join(" "),
+            flags.join(" ")
+        );
     }
+    println!("cargo:rerun-if-changed={}", Path::new(&path).display());
     println!(
         "cargo:rustc-env=ISOLATE_PYTHON_VERSION={}",
         manifest.python.version
     );
+    println!("cargo:rustc-env=ISOLATE_SYSROOT={}", root.display());
 }

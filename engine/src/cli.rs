@@ -21,19 +21,37 @@ pub unsafe fn main(argc: isize, argv: *mut *mut c_char) -> i32 {
         let mut config = std::mem::MaybeUninit::<ffi::PyConfig>::uninit();
         ffi::PyConfig_InitPythonConfig(config.as_mut_ptr());
         let config = config.assume_init_mut();
-        let mut status = ffi::PyConfig_SetBytesArgv(config, argc as ffi::Py_ssize_t, argv.cast());
-        if ffi::PyStatus_Exception(status) == 0 {
-            if let Err(e) = stdlib::configure(config) {
-                eprintln!("isolate: cannot use the stdlib carried in the executable: {e}");
-                return 1;
-            }
-            status = ffi::Py_InitializeFromConfig(config);
-        }
+        let status = initialize(config, argc, argv);
         ffi::PyConfig_Clear(config);
         if ffi::PyStatus_Exception(status) != 0 {
             // Prints CPython's message (or usage) and exits with its code, like python3.
             ffi::Py_ExitStatusException(status);
         }
         ffi::Py_RunMain()
+    }
+}
+
+unsafe fn initialize(
+    config: &mut ffi::PyConfig,
+    argc: isize,
+    argv: *mut *mut c_char,
+) -> ffi::PyStatus {
+    unsafe {
+        let status = ffi::PyConfig_SetBytesArgv(config, argc as ffi::Py_ssize_t, argv.cast());
+        if ffi::PyStatus_Exception(status) != 0 {
+            return status;
+        }
+        if let Some(exe) = stdlib::self_contained() {
+            // The command line and the environment decide where the stdlib comes from.
+            let status = ffi::PyConfig_Read(config);
+            if ffi::PyStatus_Exception(status) != 0 {
+                return status;
+            }
+            if let Err(e) = stdlib::configure(config, &exe) {
+                eprintln!("isolate: cannot use the stdlib carried in the executable: {e}");
+                std::process::exit(1);
+            }
+        }
+        ffi::Py_InitializeFromConfig(config)
     }
 }

@@ -24,8 +24,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use status::Error;
 
-/// The CPython version this isolate was linked against.
+/// The CPython version this crate was linked against.
 pub const PYTHON_VERSION: &str = env!("ISOLATE_PYTHON_VERSION");
+
+/// The sysroot this crate was linked against: its `lib/pythonX.Y` is a stdlib to start with
+/// during development ([`Config::home`]). A program you ship carries its own.
+pub const SYSROOT: &str = env!("ISOLATE_SYSROOT");
 
 /// How an embedded interpreter starts. The defaults suit an engine: nothing is taken from the
 /// process environment, no signal handlers are installed (the host owns signals), no
@@ -96,9 +100,11 @@ impl Interpreter {
                 .and_then(|()| status::check(ffi::Py_InitializeFromConfig(raw)));
             ffi::PyConfig_Clear(raw);
             result?;
-            Ok(Interpreter {
+            let interpreter = Interpreter {
                 main: ffi::PyEval_SaveThread(),
-            })
+            };
+            interpreter.prepend_paths(&config.paths)?;
+            Ok(interpreter)
         }
     }
 
@@ -119,25 +125,30 @@ impl Interpreter {
                 ptrs.len() as ffi::Py_ssize_t,
                 ptrs.as_mut_ptr(),
             ))?;
-            match &config.home {
-                Some(home) => status::set_path(raw, |c| &mut c.home, home)?,
-                None => stdlib::configure(raw)?,
+            if let Some(home) = &config.home {
+                return status::set_path(raw, |c| &mut c.home, home);
             }
-            if !config.paths.is_empty() {
-                // Reading the config computes the default search path, which the extra paths then prefix.
+            if let Some(exe) = stdlib::self_contained() {
                 status::check(ffi::PyConfig_Read(raw))?;
-                for (i, p) in config.paths.iter().enumerate() {
-                    let wide = status::wide(&p.display().to_string())?;
-                    status::check(ffi::PyWideStringList_Insert(
-                        &mut raw.module_search_paths,
-                        i as ffi::Py_ssize_t,
-                        wide.as_ptr(),
-                    ))?;
-                }
-                raw.module_search_paths_set = 1;
+                stdlib::configure(raw, &exe)?;
             }
+            Ok(())
         }
-        Ok(())
+    }
+
+    /// `Config::paths`, ahead of the search path CPython computed.
+    fn prepend_paths(&self, paths: &[PathBuf]) -> Result<(), Error> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        self.with(|py| {
+            let path = py.import("sys")?.getattr("path")?;
+            for (i, p) in paths.iter().enumerate() {
+                path.call_method1("insert", (i, p.display().to_string()))?;
+            }
+            Ok::<(), PyErr>(())
+        })
+        .map_err(|e| Error::new(format!("extending sys.path: {e}")))
     }
 
     /// Runs `source` as the `__main__` module, like `python3 -c`: an uncaught exception prints

@@ -63,17 +63,6 @@ pub fn cstring(s: &str) -> Result<CString, Error> {
     CString::new(s).map_err(|_| Error::new(format!("{s:?} contains a NUL byte")))
 }
 
-/// A NUL-terminated wide string for the `PyWideStringList` API.
-pub fn wide(s: &str) -> Result<Vec<libc::wchar_t>, Error> {
-    if s.contains('\0') {
-        return Err(Error::new(format!("{s:?} contains a NUL byte")));
-    }
-    Ok(s.chars()
-        .map(|c| c as libc::wchar_t)
-        .chain(std::iter::once(0))
-        .collect())
-}
-
 /// Sets a path-valued `PyConfig` string field (decoded with the locale, like argv).
 ///
 /// # Safety

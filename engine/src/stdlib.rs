@@ -29,25 +29,25 @@ pub fn self_contained() -> Option<PathBuf> {
     has_appended_zip(&exe).then_some(exe)
 }
 
-/// Points `config` at the stdlib appended to the executable, if there is one; otherwise
-/// leaves CPython's own search (next to the executable, then `PYTHONHOME`) in charge.
+/// Points a read `config` at the stdlib appended to `exe`, the way python3 finds its own:
+/// the executable's directory is its home and the executable its stdlib directory
+/// (`PyConfig.stdlib_dir`), so that CPython computes the search path exactly as for python3
+/// (`PYTHONPATH` first unless `-E` or `-I`, `lib/pythonXY.zip`, the stdlib, `lib-dynload`),
+/// with the executable where python3's stdlib directory stands, and the frozen stdlib modules
+/// take their `__file__` and `__path__` from it (`<exe>/os.py`, `<exe>/encodings`), as
+/// zipimport names the others. A `PYTHONHOME` that python3 would honour is honoured
+/// instead: the stdlib then comes from there, as for python3.
 ///
 /// # Safety
-/// `config` must be initialised with `PyConfig_Init*Config` and not yet used.
-pub unsafe fn configure(config: &mut ffi::PyConfig) -> Result<(), Error> {
-    let Some(exe) = self_contained() else {
+/// `config` must have been read (`PyConfig_Read`) and not yet used.
+pub unsafe fn configure(config: &mut ffi::PyConfig, exe: &Path) -> Result<(), Error> {
+    if config.use_environment != 0 && std::env::var_os("PYTHONHOME").is_some_and(|h| !h.is_empty())
+    {
         return Ok(());
-    };
+    }
     let dir = exe.parent().unwrap_or(Path::new("/"));
-    // Setting home stops the search for lib/pythonX.Y (and its warnings when absent).
     unsafe {
         status::set_path(config, |c| &mut c.home, dir)?;
-        let wide = status::wide(&exe.display().to_string())?;
-        status::check(ffi::PyWideStringList_Append(
-            &mut config.module_search_paths,
-            wide.as_ptr(),
-        ))?;
+        status::set_path(config, |c| &mut c.stdlib_dir, exe)
     }
-    config.module_search_paths_set = 1;
-    Ok(())
 }

@@ -1,7 +1,11 @@
 """Writes the standard library as a deterministic zip for the self-contained isolate.
 
 Run with the sysroot's own interpreter (so bytecode matches its version):
-    python3 -I make_stdlib_zip.py <stdlib dir> <out.zip>
+    python3 -I make_stdlib_zip.py <stdlib dir> <out.zip> [<packages dir>]
+
+A packages directory (pure-Python packages installed from wheels) goes in at the zip's root
+too, every file of it: code, data files read through importlib.resources, and the
+.dist-info metadata importlib.metadata reads.
 
 Each module goes in as source and as unchecked-hash bytecode next to it, the layout zipimport
 reads; entries are sorted with a fixed timestamp, so the same stdlib gives the same bytes.
@@ -18,30 +22,46 @@ SKIP_DIRS = {"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib-dynlo
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-def entries(root):
+def entries(root, everything=False):
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("config-"))
         for name in sorted(filenames):
-            if name.endswith(".py"):
+            if everything or name.endswith(".py"):
                 path = os.path.join(dirpath, name)
                 yield path, os.path.relpath(path, root).replace(os.sep, "/")
 
 
+class Utf8Info(zipfile.ZipInfo):
+    """Names marked UTF-8 (flag bit 11) even when they are ASCII: zipimport then decodes them
+    without looking up a codec. Unmarked names are decoded as 'ascii', and under -X dev that
+    lookup imports encodings.ascii from this very zip while it is being read: endless
+    recursion. (zipfile resets flag_bits when it writes, so the flag is set where names are
+    encoded.)"""
+
+    def _encodeFilenameFlags(self):
+        return self.filename.encode("utf-8"), self.flag_bits | 0x800
+
+
 def add(zf, arcname, data):
-    info = zipfile.ZipInfo(arcname, FIXED_TIME)
+    info = Utf8Info(arcname, FIXED_TIME)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
     zf.writestr(info, data)
 
 
-def main(root, out):
+def main(root, out, packages=None):
     # Beside the output, not in a temporary directory: under a WASI runtime only the
     # preopened directories exist.
     pyc = out + ".pyc.tmp"
+    files = list(entries(root))
+    if packages:
+        files += list(entries(packages, everything=True))
     with zipfile.ZipFile(out, "w") as zf:
-        for path, arc in entries(root):
+        for path, arc in sorted(files, key=lambda e: e[1]):
             with open(path, "rb") as f:
                 add(zf, arc, f.read())
+            if not arc.endswith(".py"):
+                continue
             try:
                 py_compile.compile(path, cfile=pyc, dfile=arc, doraise=True,
                                    invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
@@ -54,4 +74,4 @@ def main(root, out):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(*sys.argv[1:])

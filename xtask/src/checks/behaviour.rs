@@ -1,0 +1,151 @@
+//! Behaviour a user sees beyond a program's output: Ctrl-C, and a single-file isolate that
+//! runs wherever it is copied.
+
+use crate::checks::{Interp, clean_env, run};
+use crate::model::target::Runner;
+use crate::util::{fs, shell};
+use anyhow::{Result, bail, ensure};
+use std::path::Path;
+
+/// Ctrl-C: SIGINT must raise KeyboardInterrupt in the isolate exactly as in python3 (same
+/// traceback, same death by SIGINT), which needs CPython's signal handlers installed.
+pub fn ctrl_c(python: &Interp, isolate: &Interp, scratch: &Path) -> Result<Option<i32>> {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    let script = scratch.join("sleeper.py");
+    fs::write(
+        &script,
+        "import time\nprint('ready', flush=True)\ntime.sleep(60)\n",
+    )?;
+    let mut seen = Vec::new();
+    for interp in [python, isolate] {
+        let mut cmd = interp.command();
+        // As from a terminal: a shell that started us in the background (`cmd &`, nohup, some CI
+        // runners) leaves SIGINT ignored, and CPython then keeps it ignored.
+        // SAFETY: signal() is async-signal-safe, as pre_exec requires.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                Ok(())
+            });
+        }
+        let mut child = cmd
+            .arg(&script)
+            .env_clear()
+            .envs(clean_env())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line)?;
+        ensure!(line == "ready\n", "{} did not start: {line:?}", interp.exe);
+        // Let it return from print() into sleep(), or the traceback names the print line
+        // (it does under an emulator, which is slower).
+        let settle = if interp.runner.is_native() { 500 } else { 3000 };
+        std::thread::sleep(std::time::Duration::from_millis(settle));
+        // SAFETY: signalling our own child.
+        ensure!(
+            unsafe { libc::kill(child.id() as i32, libc::SIGINT) } == 0,
+            "kill -INT failed"
+        );
+        let out = child.wait_with_output()?;
+        let stderr = String::from_utf8_lossy(&out.stderr).replace(&interp.exe, "<exe>");
+        seen.push((out.status.signal(), out.status.code(), stderr));
+    }
+    ensure!(
+        seen[0].2.contains("KeyboardInterrupt"),
+        "python3 did not raise KeyboardInterrupt: {:?}",
+        seen[0]
+    );
+    ensure!(
+        seen[0] == seen[1],
+        "Ctrl-C differs:\n  python3: {:?}\n  isolate: {:?}",
+        seen[0],
+        seen[1]
+    );
+    Ok(seen[1].0)
+}
+
+/// The single-file isolate, copied alone (with what ships beside it) to a fresh directory
+/// outside the repository, runs with an empty environment and imports nothing from the
+/// sysroot or the build machine. `prefix` is CPython's configured prefix, which must not be
+/// reached either (unless the runner maps the copy there, as the WASI runner does).
+pub fn relocated(
+    standalone: &Path,
+    runner: &Runner,
+    sysroot: &Path,
+    prefix: Option<&str>,
+) -> Result<String> {
+    let dir = std::env::temp_dir().join(format!("isolate-relocated-{}", std::process::id()));
+    fs::remove_dir_all(&dir)?;
+    fs::create_dir_all(&dir)?;
+    let from = standalone.parent().expect("dist/ holds the isolate");
+    fs::copy_tree(from, &dir)?;
+    let exe = dir.join(standalone.file_name().expect("a file name"));
+    let code = "import hashlib, json, decimal, sys\n\
+                print(hashlib.sha256(b'abc').hexdigest(), json.dumps({'d': str(decimal.Decimal(1) / 7)}))\n\
+                print('\\n'.join(sys.path))\n\
+                print('\\n'.join(sorted({getattr(m, '__file__', None) or '' for m in list(sys.modules.values())})))\n";
+    let out = run(
+        &Interp::new(runner, &exe),
+        &["-c".into(), code.into()],
+        Some(b""),
+        &dir,
+        &[],
+    )?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if out.status != Some(0)
+        || !stdout.starts_with("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    {
+        bail!(
+            "the relocated isolate failed: {:?}\n{stdout}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let sysroot = sysroot.display().to_string();
+    let leak = stdout.lines().skip(1).find(|l| {
+        l.contains(&sysroot) || prefix.is_some_and(|p| *l == p || l.starts_with(&format!("{p}/")))
+    });
+    if let Some(leak) = leak {
+        bail!("the relocated isolate reached outside itself: {leak}");
+    }
+    fs::remove_dir_all(&dir)?;
+    Ok(format!(
+        "{} copied to {} imports hashlib, json, decimal from what ships with it",
+        exe.file_name().unwrap_or_default().to_string_lossy(),
+        dir.display()
+    ))
+}
+
+/// A shell script next to a target executable that runs it under the emulator and gives it
+/// its own path as `argv[0]`; so `sys.executable` is the script, and the programs tests start
+/// with it run under the emulator too. It sits beside the executable because CPython finds
+/// its stdlib relative to `argv[0]`.
+pub fn wrapped_for_children(interp: &Interp) -> Result<Interp> {
+    if !interp.runner.children_need_wrapping() {
+        return Ok(interp.clone());
+    }
+    let exe = Path::new(&interp.exe);
+    let script = exe.with_file_name(format!(
+        "{}-run",
+        exe.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    let mut argv: Vec<String> = interp.runner.command().to_vec();
+    argv.extend(interp.runner.argv0_args("$0"));
+    let quoted = shell::join(&argv).replace("'$0'", "\"$0\"");
+    fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n# Written by `cargo xtask isolate`: runs {} under {}.\nexec {quoted} {} \"$@\"\n",
+            exe.display(),
+            argv[0],
+            shell::quote(&interp.exe)
+        ),
+    )?;
+    fs::set_executable(&script)?;
+    Ok(Interp {
+        argv0: script.display().to_string(),
+        ..interp.clone()
+    })
+}

@@ -1,0 +1,165 @@
+//! Who runs in the bench: the sysroot's python3, the isolate of every flavor that is built
+//! (or asked to be), and the distro's python3 of the same version, which becomes the
+//! reference when there is one.
+
+use super::Args;
+use crate::checks::{self, Interp};
+use crate::commands::ensure_sysroot;
+use crate::model::sysroot::Sysroot;
+use crate::model::target::Runner;
+use crate::model::tools::Install;
+use crate::model::{Catalog, Model};
+use crate::pipeline::link;
+use crate::util::{process, progress};
+use anyhow::Result;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use sysroot_manifest::Flavor;
+
+#[derive(Clone, Serialize)]
+pub struct Contestant {
+    pub name: String,
+    #[serde(skip)]
+    pub interp: Interp,
+    pub describe: String,
+}
+
+/// The contestants, the reference's name, and the suffix of the results directory
+/// (`-no-pgo` for builds without PGO, so they never overwrite those of PGO builds).
+pub fn gather(
+    catalog: &Catalog,
+    model: &Model,
+    args: &Args,
+) -> Result<(Vec<Contestant>, String, &'static str)> {
+    let mut out = Vec::new();
+    let mut suffix = "";
+    for flavor in Flavor::ALL {
+        if !model.target.supports(flavor) {
+            continue;
+        }
+        let m = catalog.resolve(
+            model.settings,
+            &model.target.name,
+            Some(&model.recipe.version),
+            flavor,
+            Install::Yes,
+        )?;
+        if flavor != Flavor::Static && !args.build_variants && !Sysroot::exists(&m.sysroot_dir()) {
+            progress::note(format!(
+                "no {} sysroot: its isolate is left out (--build-variants builds it)",
+                m.describe()
+            ));
+            continue;
+        }
+        let sysroot = ensure_sysroot(&m, !args.no_pgo)?;
+        let exe = sysroot.isolate(&m);
+        if !exe.is_file() {
+            link::isolate(&m, &sysroot, None)?;
+        }
+        let b = &sysroot.manifest.build;
+        let describe = format!(
+            "PGO {}, LTO {}, {}",
+            b.optimizations.pgo.is_some(),
+            b.optimizations.lto,
+            sysroot.manifest.link.ldflags.join(" ")
+        );
+        if flavor == Flavor::Static {
+            if b.optimizations.pgo.is_none() {
+                suffix = "-no-pgo";
+            }
+            out.push(contestant(
+                "python3",
+                &m.runner,
+                &sysroot.python(),
+                format!("the sysroot's own python3 ({describe})"),
+            ));
+        }
+        let name = match flavor {
+            Flavor::Static => "isolate static",
+            Flavor::StaticPic => "isolate static-PIC",
+            Flavor::Shared => "isolate shared",
+        };
+        out.push(contestant(name, &m.runner, &exe, describe));
+    }
+    let mut reference = "python3".to_string();
+    if let Some(distro) = distro_python(model)? {
+        out.insert(
+            0,
+            contestant(
+                "distro python3",
+                &Runner::Native,
+                &distro,
+                distro_describe(&distro),
+            ),
+        );
+        reference = "distro python3".into();
+    }
+    Ok((out, reference, suffix))
+}
+
+fn contestant(name: &str, runner: &Runner, exe: &Path, describe: String) -> Contestant {
+    Contestant {
+        name: name.into(),
+        interp: Interp::new(runner, exe),
+        describe,
+    }
+}
+
+/// The distro's python3 of the recipe's exact version, when this machine has one and the
+/// target runs natively (Debian 12: python3.11 is 3.11.2).
+fn distro_python(model: &Model) -> Result<Option<PathBuf>> {
+    let distro = PathBuf::from(format!("/usr/bin/python{}", model.recipe.abi()));
+    if !model.runner.is_native() || !distro.is_file() {
+        return Ok(None);
+    }
+    let v = process::stdout(Command::new(&distro).arg("--version"))?;
+    Ok((v.trim() == format!("Python {}", model.recipe.version)).then_some(distro))
+}
+
+/// Names the `.pth` files in the distro python's site directories that no Debian package
+/// installed: `site` runs them at every start-up, so that python3 starts slower than a stock
+/// Debian one, and the results must say so.
+fn distro_describe(distro: &Path) -> String {
+    let dirs = Command::new(distro)
+        .args([
+            "-c",
+            "import site; print(*site.getsitepackages(), sep='\\n')",
+        ])
+        .env_clear()
+        .envs(checks::clean_env())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let mut foreign: Vec<PathBuf> = dirs
+        .lines()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pth"))
+        .filter(|p| {
+            !Command::new("dpkg")
+                .arg("-S")
+                .arg(p)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+        .collect();
+    foreign.sort();
+    let mut describe = "Debian's /usr/bin/python3 of the same version".to_string();
+    if !foreign.is_empty() {
+        let list: Vec<String> = foreign.iter().map(|p| p.display().to_string()).collect();
+        progress::warn(format!(
+            "the distro python3 runs .pth files no Debian package installed, so it starts slower than a stock Debian python3: {}",
+            list.join(", ")
+        ));
+        describe.push_str(&format!(
+            "; it also runs {}, which no Debian package installed",
+            list.join(", ")
+        ));
+    }
+    describe
+}

@@ -1,0 +1,323 @@
+//! `bench`: whole-process wall time of python3 and the isolate variants, interleaved.
+//!
+//! Contestants come from the same recipe: the sysroot's python3, the isolate linked against
+//! the static (non-PIC), static-pic and shared sysroots when they are built, and the distro's
+//! python3 when its version is the recipe's. Every round runs each contestant once, in a
+//! rotating order, so drift on a noisy machine hits all of them alike; ratios are taken from
+//! medians measured in the same run. Instruction counts (`--callgrind`) complement wall time.
+
+mod contestants;
+mod report;
+
+use crate::checks::{self, Interp};
+use crate::model::tools::Install;
+use crate::model::{Catalog, Settings, target};
+use crate::util::{fs, process, progress};
+use anyhow::{Context, Result, bail, ensure};
+use contestants::Contestant;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+use sysroot_manifest::Flavor;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long, default_value = target::native_name())]
+    pub target: String,
+    #[arg(long = "python", value_name = "VERSION")]
+    pub python: Option<String>,
+    /// Measured runs per contestant and workload.
+    #[arg(long, default_value_t = 15)]
+    pub runs: usize,
+    #[arg(long, default_value_t = 3)]
+    pub warmups: usize,
+    /// Also count instructions with valgrind (stable where wall time is noisy).
+    #[arg(long)]
+    pub callgrind: bool,
+    /// Build the static-pic and shared sysroots if missing (full builds).
+    #[arg(long)]
+    pub build_variants: bool,
+    /// Build missing sysroots without PGO.
+    #[arg(long)]
+    pub no_pgo: bool,
+}
+
+#[derive(Serialize, Clone)]
+struct Workload {
+    name: String,
+    /// Arguments after the interpreter (script and its arguments).
+    args: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct Stats {
+    median: f64,
+    min: f64,
+    max: f64,
+    samples: Vec<f64>,
+}
+
+#[derive(Serialize)]
+pub struct Results {
+    machine: BTreeMap<String, String>,
+    contestants: Vec<Contestant>,
+    reference: String,
+    /// workload -> contestant -> seconds
+    wall: BTreeMap<String, BTreeMap<String, Stats>>,
+    /// workload -> contestant -> instructions
+    instructions: BTreeMap<String, BTreeMap<String, u64>>,
+    emulated: Option<String>,
+}
+
+pub const SWEEP: [u64; 5] = [1, 1_000, 10_000, 100_000, 1_000_000];
+const CORPUS_PROGRAMS: [&str; 4] = [
+    "01_ledger_decimal.py",
+    "11_orm_metaclass.py",
+    "21_expr_evaluator.py",
+    "22_matrix_rational.py",
+];
+
+pub fn run(settings: &Settings, args: &Args) -> Result<()> {
+    let catalog = Catalog::load(&settings.layout)?;
+    let model = catalog.resolve(
+        settings,
+        &args.target,
+        args.python.as_deref(),
+        Flavor::Static,
+        Install::Yes,
+    )?;
+    let (contestants, reference, suffix) = contestants::gather(&catalog, &model, args)?;
+    let emulated = (!model.runner.is_native()).then(|| {
+        format!(
+            "run under `{}`: emulated times only support ratios",
+            model.runner.command().join(" ")
+        )
+    });
+    let cwd = settings.layout.root.clone();
+    let mut results = Results {
+        machine: machine(settings, &model.target.name, &model.recipe.version),
+        contestants,
+        reference,
+        wall: BTreeMap::new(),
+        instructions: BTreeMap::new(),
+        emulated,
+    };
+    for w in workloads() {
+        let per = wall_times(&results.contestants, &w, &cwd, args)?;
+        results.wall.insert(w.name.clone(), per);
+    }
+    if args.callgrind && model.runner.is_native() {
+        for (name, w) in callgrind_workloads() {
+            progress::note(format!("callgrind: {name}"));
+            let mut per = BTreeMap::new();
+            for c in &results.contestants {
+                per.insert(c.name.clone(), instructions(&c.interp, &w, &cwd)?);
+            }
+            results.instructions.insert(name.to_string(), per);
+        }
+    }
+    let out = settings.layout.root.join("target/bench").join(format!(
+        "{}-{}{suffix}",
+        model.target.name, model.recipe.version
+    ));
+    fs::create_dir_all(&out)?;
+    fs::write(
+        &out.join("results.json"),
+        serde_json::to_string_pretty(&results)?,
+    )?;
+    let md = report::markdown(&results, args.runs, args.warmups);
+    fs::write(&out.join("results.md"), &md)?;
+    fs::write(&out.join("sweep.svg"), report::sweep_svg(&results))?;
+    println!("\n{md}");
+    progress::note(format!("results in {}", out.display()));
+    Ok(())
+}
+
+/// Programs by paths relative to the repository, which is the working directory: every
+/// runner maps it (a WASI guest sees it as `/`).
+fn workloads() -> Vec<Workload> {
+    let w = |name: String, args: &[&str]| Workload {
+        name,
+        args: args.iter().map(|s| s.to_string()).collect(),
+    };
+    let mut out = vec![
+        w(
+            "pure int loop, M=3,000,000".into(),
+            &["engine/bench/pure_int.py", "3000000"],
+        ),
+        w(
+            "dynamic attribute/dispatch, M=1,000,000".into(),
+            &["engine/bench/dynamic.py", "1000000"],
+        ),
+    ];
+    for m in SWEEP {
+        out.push(w(
+            format!("sweep M={m}"),
+            &["engine/bench/dynamic.py", &m.to_string()],
+        ));
+    }
+    for p in CORPUS_PROGRAMS {
+        out.push(w(format!("corpus {p}"), &[&format!("engine/corpus/{p}")]));
+    }
+    out
+}
+
+/// The same programs scaled down for valgrind, the sweep's first points, and the empty
+/// program with and without `site`: the start-up floor CPython's own flags give.
+fn callgrind_workloads() -> Vec<(&'static str, Vec<String>)> {
+    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect();
+    vec![
+        (
+            "pure int loop, M=300,000",
+            args(&["engine/bench/pure_int.py", "300000"]),
+        ),
+        (
+            "dynamic attribute/dispatch, M=100,000",
+            args(&["engine/bench/dynamic.py", "100000"]),
+        ),
+        ("start-up (M=1)", args(&["engine/bench/dynamic.py", "1"])),
+        ("sweep M=1,000", args(&["engine/bench/dynamic.py", "1000"])),
+        (
+            "sweep M=10,000",
+            args(&["engine/bench/dynamic.py", "10000"]),
+        ),
+        ("empty program: -c pass", args(&["-c", "pass"])),
+        ("empty program: -S -c pass", args(&["-S", "-c", "pass"])),
+        (
+            "empty program: -I -S -c pass",
+            args(&["-I", "-S", "-c", "pass"]),
+        ),
+    ]
+}
+
+/// Interleaved rounds: each round runs every contestant once, starting with a different one.
+fn wall_times(
+    contestants: &[Contestant],
+    w: &Workload,
+    cwd: &Path,
+    args: &Args,
+) -> Result<BTreeMap<String, Stats>> {
+    progress::note(format!(
+        "{}: {} warm-up + {} measured rounds of {} contestants",
+        w.name,
+        args.warmups,
+        args.runs,
+        contestants.len()
+    ));
+    check_outputs_agree(contestants, w, cwd)?;
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); contestants.len()];
+    for round in 0..args.warmups + args.runs {
+        for k in 0..contestants.len() {
+            let i = (round + k) % contestants.len();
+            let secs = time_once(&contestants[i].interp, &w.args, cwd)?;
+            if round >= args.warmups {
+                samples[i].push(secs);
+            }
+        }
+    }
+    let per: BTreeMap<String, Stats> = contestants
+        .iter()
+        .zip(samples)
+        .map(|(c, s)| (c.name.clone(), report::stats(s)))
+        .collect();
+    let line: Vec<String> = contestants
+        .iter()
+        .map(|c| format!("{} {:.1} ms", c.name, per[&c.name].median * 1e3))
+        .collect();
+    println!("    {}", line.join(", "));
+    Ok(per)
+}
+
+/// All contestants must print the same thing, or the comparison is meaningless.
+fn check_outputs_agree(contestants: &[Contestant], w: &Workload, cwd: &Path) -> Result<()> {
+    let mut first: Option<(&str, Vec<u8>)> = None;
+    for c in contestants {
+        let out = checks::run(&c.interp, &w.args, Some(b""), cwd, &[])?;
+        ensure!(
+            out.status == Some(0),
+            "{} failed on {}: {}",
+            c.name,
+            w.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        match &first {
+            None => first = Some((&c.name, out.stdout)),
+            Some((name, stdout)) if *stdout != out.stdout => {
+                bail!(
+                    "{} and {name} print different results for {}",
+                    c.name,
+                    w.name
+                )
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn time_once(interp: &Interp, args: &[String], cwd: &Path) -> Result<f64> {
+    let mut cmd = interp.command();
+    cmd.args(args)
+        .current_dir(cwd)
+        .env_clear()
+        .envs(checks::clean_env())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let start = Instant::now();
+    let status = process::status(&mut cmd)?;
+    let secs = start.elapsed().as_secs_f64();
+    ensure!(status.success(), "{} exited with {status}", interp.exe);
+    Ok(secs)
+}
+
+fn instructions(interp: &Interp, args: &[String], cwd: &Path) -> Result<u64> {
+    use std::os::unix::process::CommandExt;
+    let out = process::capture(
+        Command::new("valgrind")
+            .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+            .arg(&interp.exe)
+            .arg0("valgrind")
+            .args(args)
+            .current_dir(cwd)
+            .env_clear()
+            .envs(checks::clean_env()),
+    )
+    .context("counting instructions needs valgrind (apt-get install valgrind)")?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    let line = text
+        .lines()
+        .find(|l| l.contains("Collected :"))
+        .with_context(|| format!("no callgrind total for {}: {text}", interp.exe))?;
+    Ok(line.rsplit(':').next().unwrap_or_default().trim().parse()?)
+}
+
+fn machine(settings: &Settings, target: &str, version: &str) -> BTreeMap<String, String> {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    let kernel = process::stdout(Command::new("uname").arg("-sr")).unwrap_or_default();
+    BTreeMap::from([
+        ("cpu".to_string(), cpu),
+        (
+            "cpus".to_string(),
+            std::thread::available_parallelism()
+                .map_or(0, |n| n.get())
+                .to_string(),
+        ),
+        ("kernel".to_string(), kernel.trim().to_string()),
+        ("target".to_string(), target.to_string()),
+        ("cpython".to_string(), version.to_string()),
+        (
+            "revision".to_string(),
+            crate::pipeline::record::git_revision(&settings.layout.root),
+        ),
+    ])
+}

@@ -1,0 +1,401 @@
+//! Recipes: one TOML file per CPython release under `recipes/`.
+//!
+//! A recipe pins the source (URL and sha256), the patches, the configure flags, which
+//! extension modules are built into libpython, and how a build of it is checked. Adding a
+//! release means adding a file.
+
+use crate::util::hash::is_sha256;
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recipe {
+    pub version: String,
+    /// The release the tool builds when no `--python` is given. Exactly one recipe has it.
+    #[serde(default)]
+    pub default: bool,
+    /// Source archives, in order of preference: a mirror lacking the first gets the next.
+    pub sources: Vec<Source>,
+    #[serde(default)]
+    pub patches: Vec<Patch>,
+    #[serde(default)]
+    pub configure: Configure,
+    pub pgo: Pgo,
+    pub modules: Modules,
+    /// Lines for `Modules/Setup.local`, for modules this release still builds outside
+    /// `Setup.stdlib` (3.11's `_ctypes`). `{<library>}` is that C library's prefix.
+    #[serde(default)]
+    pub setup_local: Vec<String>,
+    pub hacl: Hacl,
+    #[serde(default)]
+    pub checks: Checks,
+    /// C libraries CPython compiles from its own tree, by the symbol prefixes they define.
+    #[serde(default)]
+    pub bundled: BTreeMap<String, Vec<String>>,
+    /// The file it was read from.
+    #[serde(skip)]
+    pub path: std::path::PathBuf,
+    /// What of the file shapes builds, as data: everything but the checks and the default mark.
+    #[serde(skip)]
+    pub identity: toml::Table,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    pub url: String,
+    pub sha256: String,
+}
+
+impl Source {
+    pub fn file_name(&self) -> &str {
+        self.url.rsplit('/').next().unwrap_or(&self.url)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Patch {
+    /// Path under `patches/`.
+    pub file: String,
+    /// Targets the patch applies to; all targets when empty.
+    #[serde(default)]
+    pub targets: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Configure {
+    /// Flags for every target.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Extra flags per target name.
+    #[serde(default)]
+    pub targets: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pgo {
+    /// Arguments the instrumented python runs to collect the profile.
+    pub task: Vec<String>,
+    /// What the task prints once it has run to the end, passed or not (regrtest's summary).
+    /// A failing task without it crashed early, and its profile would cover start-up only.
+    pub completed: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Modules {
+    /// Every extension module of this release, built into libpython unless listed absent.
+    pub builtin: Vec<String>,
+    /// Deliberately absent modules with the reason, under `"*"` (all targets) or a target name.
+    #[serde(default)]
+    pub absent: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hacl {
+    /// Symbols that must be defined in the installed archives: the proof nothing is stubbed.
+    /// Empty before 3.12, which has no HACL* code.
+    #[serde(default)]
+    pub symbols: Vec<String>,
+}
+
+/// How a build of this release is checked; no part of the build's identity.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checks {
+    /// CPython's regression tests the isolate must pass exactly as python3 does.
+    #[serde(default)]
+    pub regrtests: Vec<String>,
+    /// Standard-library packages to import, each with the builtin module it needs (`""`: none).
+    #[serde(default)]
+    pub imports: BTreeMap<String, String>,
+}
+
+impl Recipe {
+    pub fn parse(path: &Path, text: &str) -> Result<Recipe> {
+        let raw: toml::Table =
+            toml::from_str(text).with_context(|| format!("parsing recipe {}", path.display()))?;
+        let mut recipe: Recipe = raw
+            .clone()
+            .try_into()
+            .with_context(|| format!("recipe {}", path.display()))?;
+        recipe
+            .validate()
+            .with_context(|| format!("recipe {}", path.display()))?;
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        if stem != recipe.version {
+            bail!(
+                "recipe {} declares version {}: the file must be named {}.toml",
+                path.display(),
+                recipe.version,
+                recipe.version
+            );
+        }
+        recipe.identity = raw;
+        recipe.identity.remove("checks");
+        recipe.identity.remove("default");
+        recipe.path = path.to_path_buf();
+        Ok(recipe)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let parts: Vec<&str> = self.version.split('.').collect();
+        if parts.len() != 3 || parts.iter().any(|p| p.parse::<u32>().is_err()) {
+            bail!("version {:?} is not MAJOR.MINOR.PATCH", self.version);
+        }
+        if self.sources.is_empty() {
+            bail!("no [[sources]]");
+        }
+        for s in &self.sources {
+            if !is_sha256(&s.sha256) {
+                bail!(
+                    "source {} has sha256 {:?}: expected 64 lowercase hex digits",
+                    s.url,
+                    s.sha256
+                );
+            }
+            if !s.url.starts_with("https://") {
+                bail!("source {} is not an https:// URL", s.url);
+            }
+            crate::model::check_name(s.file_name(), "source file")?;
+        }
+        for p in &self.patches {
+            check_patch_path(&p.file)?;
+        }
+        if let Some(line) = self.setup_local.iter().find(|l| l.contains('=')) {
+            bail!(
+                "setup_local line {line:?} contains `=`, which makesetup reads as a make variable definition"
+            );
+        }
+        let known: BTreeSet<&str> = self.modules.builtin.iter().map(String::as_str).collect();
+        if known.len() != self.modules.builtin.len() {
+            bail!("[modules] builtin lists a module twice");
+        }
+        for (scope, absent) in &self.modules.absent {
+            for name in absent.keys() {
+                if !known.contains(name.as_str()) {
+                    bail!(
+                        "[modules.absent.{scope:?}] names {name}, which is not in [modules] builtin"
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every target name the recipe scopes something to, for the catalog to check.
+    pub fn target_names(&self) -> BTreeSet<&str> {
+        let mut names: BTreeSet<&str> = self
+            .patches
+            .iter()
+            .flat_map(|p| p.targets.iter().map(String::as_str))
+            .collect();
+        names.extend(self.configure.targets.keys().map(String::as_str));
+        names.extend(
+            self.modules
+                .absent
+                .keys()
+                .map(String::as_str)
+                .filter(|s| *s != "*"),
+        );
+        names
+    }
+
+    /// `3.13.5` -> `3.13`.
+    pub fn abi(&self) -> String {
+        self.version
+            .rsplit_once('.')
+            .map_or(self.version.as_str(), |(abi, _)| abi)
+            .to_string()
+    }
+
+    pub fn patches_for<'a>(&'a self, target: &'a str) -> impl Iterator<Item = &'a Patch> {
+        self.patches
+            .iter()
+            .filter(move |p| p.targets.is_empty() || p.targets.iter().any(|t| t == target))
+    }
+
+    pub fn configure_args_for(&self, target: &str) -> Vec<String> {
+        let mut args = self.configure.args.clone();
+        args.extend(
+            self.configure
+                .targets
+                .get(target)
+                .into_iter()
+                .flatten()
+                .cloned(),
+        );
+        args
+    }
+
+    /// Modules left out on `target`, with reasons.
+    pub fn absent_for(&self, target: &str) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for scope in ["*", target] {
+            if let Some(m) = self.modules.absent.get(scope) {
+                out.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+        }
+        out
+    }
+
+    /// Modules that must be built in on `target`.
+    pub fn builtin_for(&self, target: &str) -> Vec<String> {
+        let absent = self.absent_for(target);
+        self.modules
+            .builtin
+            .iter()
+            .filter(|m| !absent.contains_key(*m))
+            .cloned()
+            .collect()
+    }
+}
+
+/// A patch is named by a relative path of plain components under `patches/`.
+fn check_patch_path(file: &str) -> Result<()> {
+    let ok = file.ends_with(".patch")
+        && file
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != ".." && !c.starts_with('-'))
+        && !file.contains('\\');
+    if !ok {
+        bail!(
+            "patch {file:?} must be a relative path under patches/ ending in .patch, without `..`"
+        );
+    }
+    Ok(())
+}
+
+impl Recipe {
+    /// What of the recipe a build for `target` depends on: other targets' patches, flags and
+    /// absent modules are left out, so work on one target does not rebuild the others.
+    pub fn identity_for(&self, target: &str) -> String {
+        target_identity(&self.identity, target)
+    }
+}
+
+fn target_identity(identity: &toml::Table, target: &str) -> String {
+    let mut r = identity.clone();
+    let for_target = |v: &toml::Value| {
+        v.get("targets")
+            .and_then(|t| t.as_array())
+            .is_none_or(|ts| ts.is_empty() || ts.iter().any(|t| t.as_str() == Some(target)))
+    };
+    if let Some(toml::Value::Array(patches)) = r.get_mut("patches") {
+        patches.retain(for_target);
+    }
+    if let Some(toml::Value::Table(configure)) = r.get_mut("configure")
+        && let Some(toml::Value::Table(targets)) = configure.get_mut("targets")
+    {
+        targets.retain(|t, _| t == target);
+    }
+    if let Some(toml::Value::Table(modules)) = r.get_mut("modules")
+        && let Some(toml::Value::Table(absent)) = modules.get_mut("absent")
+    {
+        absent.retain(|scope, _| scope == "*" || scope == target);
+    }
+    serde_json::to_string(&r).expect("a TOML table serialises")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Recipe> {
+        Recipe::parse(Path::new("recipes/3.99.0.toml"), text)
+    }
+
+    const MINIMAL: &str = r#"
+        version = "3.99.0"
+        [[sources]]
+        url = "https://www.python.org/ftp/python/3.99.0/Python-3.99.0.tar.xz"
+        sha256 = "93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640"
+        [[patches]]
+        file = "a.patch"
+        [[patches]]
+        file = "b.patch"
+        targets = ["wasi"]
+        [configure]
+        args = ["--x"]
+        targets.wasi = ["--y"]
+        [pgo]
+        task = ["-m", "test", "--pgo"]
+        completed = "Total duration:"
+        [modules]
+        builtin = ["zlib", "_ssl", "_socket"]
+        absent."*" = { _ssl = "no" }
+        absent.wasi = { _socket = "no sockets" }
+        [hacl]
+    "#;
+
+    #[test]
+    fn per_target_sections_combine() {
+        let r = parse(MINIMAL).unwrap();
+        let files: Vec<&str> = r.patches_for("x86_64").map(|p| p.file.as_str()).collect();
+        assert_eq!(files, ["a.patch"]);
+        assert_eq!(r.patches_for("wasi").count(), 2);
+        assert_eq!(r.configure_args_for("wasi"), ["--x", "--y"]);
+        assert_eq!(r.builtin_for("x86_64"), ["zlib", "_socket"]);
+        assert_eq!(r.builtin_for("wasi"), ["zlib"]);
+        assert_eq!(r.absent_for("wasi").len(), 2);
+        assert_eq!(r.target_names().into_iter().collect::<Vec<_>>(), ["wasi"]);
+    }
+
+    #[test]
+    fn identity_ignores_other_targets_sections_and_the_checks() {
+        let r = parse(MINIMAL).unwrap();
+        let wasi_only = parse(&MINIMAL.replace(
+            "_socket = \"no sockets\"",
+            "_socket = \"none\", _ssl = \"none\"",
+        ))
+        .unwrap();
+        assert_eq!(r.identity_for("x86_64"), wasi_only.identity_for("x86_64"));
+        assert_ne!(r.identity_for("wasi"), wasi_only.identity_for("wasi"));
+        let common = parse(&MINIMAL.replace("args = [\"--x\"]", "args = [\"--z\"]")).unwrap();
+        assert_ne!(r.identity_for("x86_64"), common.identity_for("x86_64"));
+        let checked = parse(&format!(
+            "{MINIMAL}\n[checks]\nregrtests = [\"test_json\"]\n"
+        ))
+        .unwrap();
+        assert_eq!(checked.checks.regrtests, ["test_json"]);
+        assert_eq!(r.identity_for("x86_64"), checked.identity_for("x86_64"));
+    }
+
+    #[test]
+    fn bad_recipes_are_refused_with_the_reason() {
+        let cases = [
+            (MINIMAL.replace("93e583f2", "93E583F2"), "lowercase hex"),
+            (
+                MINIMAL.replace("_socket = \"no sockets\"", "_sockett = \"no\""),
+                "_sockett",
+            ),
+            (MINIMAL.replace("https://www", "http://www"), "https"),
+            (
+                MINIMAL.replace("file = \"a.patch\"", "file = \"../../etc/a.patch\""),
+                "without `..`",
+            ),
+            (
+                MINIMAL.replace(
+                    "version = \"3.99.0\"",
+                    "version = \"3.99.0\"\nsetup_local = [\"_x x.c -DA=1\"]",
+                ),
+                "make variable",
+            ),
+        ];
+        for (text, why) in cases {
+            let err = format!("{:#}", parse(&text).unwrap_err());
+            assert!(err.contains(why), "{why}: {err}");
+        }
+        assert!(parse(&MINIMAL.replace("[hacl]", "[hacl]\nsymbol = []")).is_err());
+    }
+}

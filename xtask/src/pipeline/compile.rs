@@ -1,0 +1,455 @@
+//! Configure and build CPython: configure, then either a plain `make` or the PGO stages.
+//!
+//! The PGO stages are driven one by one rather than through `make profile-opt`, for three
+//! reasons: a failing test in the profile task must not throw away a 15-minute build (the
+//! profile is still collected, and the failure is logged and recorded); a cross build runs
+//! the instrumented interpreter under the target's runner (qemu), which CPython's Makefile
+//! cannot do; and each stage gets its own log.
+
+use crate::model::Model;
+pub use crate::model::sysroot::PREFIX;
+use crate::pipeline::clibs::Built;
+use crate::util::template::{self, Vars};
+use crate::util::{fs, process, progress};
+use anyhow::{Context, Result, bail};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+use sysroot_manifest::{Flavor, ProfileRun};
+
+/// One CPython build tree and what it is built with.
+pub struct Build<'a> {
+    pub model: &'a Model<'a>,
+    pub pgo: bool,
+    pub lto: bool,
+    pub src: PathBuf,
+    pub dir: PathBuf,
+    pub logs: PathBuf,
+    pub libs: &'a [Built],
+    /// A native interpreter of the same version, for cross builds.
+    pub build_python: Option<PathBuf>,
+    /// Toolchain commands with `{tools}` resolved.
+    pub cc: Vec<String>,
+    pub ar: Vec<String>,
+    pub ranlib: Vec<String>,
+    /// `SOURCE_DATE_EPOCH` for every step.
+    pub epoch: String,
+}
+
+pub struct Configured {
+    pub args: Vec<String>,
+    pub env: BTreeMap<String, String>,
+}
+
+impl Build<'_> {
+    pub fn log(&self, name: &str) -> PathBuf {
+        self.logs.join(format!("{name}.log"))
+    }
+
+    /// `{src}`, `{tools}` and `{root}`, for the target's configure values.
+    fn vars(&self) -> Vars {
+        let mut vars = self.model.tools.vars();
+        vars.insert("src".into(), vec![self.src.display().to_string()]);
+        vars
+    }
+
+    pub fn configure(&self) -> Result<Configured> {
+        fs::create_dir_all(&self.dir)?;
+        let args = self.configure_args()?;
+        let env = self.configure_env()?;
+        self.write_setup_local()?;
+        let mut cmd = Command::new("sh");
+        cmd.arg(self.src.join("configure"))
+            .args(&args)
+            .current_dir(&self.dir)
+            .envs(&env);
+        scrub_env(&mut cmd, &self.epoch);
+        process::run_logged("configure", &mut cmd, &self.log("1-configure"))?;
+        self.check_planned_modules()?;
+        Ok(Configured { args, env })
+    }
+
+    fn configure_args(&self) -> Result<Vec<String>> {
+        let target = self.model.target;
+        let mut args = vec![format!("--prefix={PREFIX}")];
+        args.push(
+            if self.model.flavor == Flavor::Shared {
+                "--enable-shared"
+            } else {
+                "--disable-shared"
+            }
+            .into(),
+        );
+        if self.pgo {
+            args.push("--enable-optimizations".into());
+        }
+        if self.lto {
+            args.push("--with-lto".into());
+        }
+        if let Some(bp) = &self.build_python {
+            args.push(format!("--build={}", build_triple(&self.src)?));
+            args.push(format!("--host={}", target.host));
+            args.push(format!("--with-build-python={}", bp.display()));
+        }
+        args.extend(self.model.recipe.configure_args_for(&target.name));
+        args.extend(template::expand(&target.configure.args, &self.vars())?);
+        for lib in self.libs {
+            let vars = template::vars([("prefix", lib.prefix.display().to_string())]);
+            args.extend(template::expand(&lib.lib.configure_args, &vars)?);
+        }
+        Ok(args)
+    }
+
+    fn configure_env(&self) -> Result<BTreeMap<String, String>> {
+        let flags = self.model.target.flavor(self.model.flavor);
+        let mut env = BTreeMap::new();
+        env.insert("CC".into(), self.cc.join(" "));
+        env.insert("AR".into(), self.ar.join(" "));
+        env.insert("RANLIB".into(), self.ranlib.join(" "));
+        env.insert("CFLAGS".into(), flags.cflags.join(" "));
+        let mut cppflags = Vec::new();
+        let mut ldflags: Vec<String> = flags.ldflags.iter().map(|f| for_makefile(f)).collect();
+        let mut pkgconfig = Vec::new();
+        for lib in self.libs {
+            cppflags.push(format!("-I{}", lib.prefix.join("include").display()));
+            ldflags.push(format!("-L{}", lib.prefix.join("lib").display()));
+            pkgconfig.push(lib.prefix.join("lib/pkgconfig").display().to_string());
+        }
+        env.insert("CPPFLAGS".into(), cppflags.join(" "));
+        env.insert("LDFLAGS".into(), ldflags.join(" "));
+        // Only our libraries: the host's .pc files must not leak into a hermetic build.
+        env.insert("PKG_CONFIG_LIBDIR".into(), pkgconfig.join(":"));
+        env.insert("PKG_CONFIG_PATH".into(), String::new());
+        // Every stdlib extension module is compiled into libpython, none into lib-dynload.
+        env.insert("MODULE_BUILDTYPE".into(), "static".into());
+        for module in self.model.recipe.absent_for(&self.model.target.name).keys() {
+            env.insert(format!("py_cv_module_{module}"), "n/a".into());
+        }
+        let vars = self.vars();
+        for (k, v) in &self.model.target.configure.env {
+            env.insert(k.clone(), template::expand_str(v, &vars)?);
+        }
+        Ok(env)
+    }
+
+    /// configure drops a module whose library check fails (a link test, a missing header);
+    /// without this the build would only find out in the final verification, an hour later.
+    fn check_planned_modules(&self) -> Result<()> {
+        let planned = make_var(&self.dir, "MODBUILT_NAMES")?;
+        let planned: Vec<&str> = planned.split_whitespace().collect();
+        let target = &self.model.target.name;
+        let dropped: Vec<String> = self
+            .model
+            .recipe
+            .builtin_for(target)
+            .into_iter()
+            .filter(|m| !planned.contains(&m.as_str()))
+            .collect();
+        if !dropped.is_empty() {
+            bail!(
+                "configure will not build {} (see the checks for them in {}); fix the C library or \
+                 list them under [modules.absent.{target}] in the recipe with the reason",
+                dropped.join(", "),
+                self.dir.join("config.log").display(),
+            );
+        }
+        Ok(())
+    }
+
+    /// `Modules/Setup.local`: the recipe's extra static modules, and every absent module under
+    /// `*disabled*`, which also stops 3.11's setup.py from building it from host libraries.
+    fn write_setup_local(&self) -> Result<()> {
+        let mut text = String::from("# Written by xtask from the recipe.\n*static*\n");
+        let vars: Vars = self
+            .libs
+            .iter()
+            .map(|l| (l.lib.name.clone(), vec![l.prefix.display().to_string()]))
+            .collect();
+        for line in &self.model.recipe.setup_local {
+            text.push_str(&template::expand_str(line, &vars)?);
+            text.push('\n');
+        }
+        text.push_str("*disabled*\n");
+        for module in self.model.recipe.absent_for(&self.model.target.name).keys() {
+            text.push_str(module);
+            text.push('\n');
+        }
+        fs::create_dir_all(&self.dir.join("Modules"))?;
+        fs::write(&self.dir.join("Modules/Setup.local"), text)
+    }
+
+    fn make(&self, step: &str, log: &str, targets: &[&str]) -> Result<()> {
+        let mut cmd = Command::new("make");
+        cmd.arg(format!("-j{}", self.model.settings.jobs))
+            .args(&self.model.target.toolchain.make_args)
+            .args(targets)
+            .current_dir(&self.dir);
+        scrub_env(&mut cmd, &self.epoch);
+        process::run_logged(step, &mut cmd, &self.log(log))
+    }
+
+    /// Builds the interpreter and libpython; with PGO, returns what the profile run did.
+    pub fn build(&self) -> Result<Option<ProfileRun>> {
+        if !self.pgo {
+            self.make("build", "2-build", &[])?;
+            return Ok(None);
+        }
+        self.make(
+            "PGO 1/3: instrumented build",
+            "2-build-instrumented",
+            &["profile-gen-stamp"],
+        )?;
+        let profile = self.run_profile_task()?;
+        // What `profile-run-stamp` does after the task, minus the task itself.
+        let mut clean = Command::new("make");
+        clean.arg("clean-retain-profile").current_dir(&self.dir);
+        scrub_env(&mut clean, &self.epoch);
+        process::run_logged(
+            "PGO: keep the profile, drop the instrumented objects",
+            &mut clean,
+            &self.log("4-clean-retain-profile"),
+        )?;
+        fs::write(&self.dir.join("profile-run-stamp"), "")?;
+        self.make(
+            "PGO 3/3: optimised build",
+            "5-build-optimized",
+            &["profile-opt"],
+        )?;
+        let log = fs::read_to_string(&self.log("5-build-optimized"))?;
+        if !log.contains("-fprofile-use") && !log.contains("-fprofile-instr-use") {
+            bail!(
+                "the optimised build did not use the profile (no -fprofile-use in {})",
+                self.log("5-build-optimized").display()
+            );
+        }
+        Ok(Some(profile))
+    }
+
+    fn run_profile_task(&self) -> Result<ProfileRun> {
+        let runshared = make_var(&self.dir, "RUNSHARED")?;
+        let python = self.dir.join(make_var(&self.dir, "BUILDPYTHON")?);
+        let mut argv: Vec<String> = self.model.runner.command().to_vec();
+        argv.push(python.display().to_string());
+        argv.extend(self.model.recipe.pgo.task.iter().cloned());
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..]).current_dir(&self.dir);
+        scrub_env(&mut cmd, &self.epoch);
+        for assignment in runshared.split_whitespace() {
+            if let Some((k, v)) = assignment.split_once('=') {
+                cmd.env(k, v);
+            }
+        }
+        let start = Instant::now();
+        let log = self.log("3-profile-task");
+        let status = process::run_logged_status("PGO 2/3: profile task", &mut cmd, &log)?;
+        profile_outcome(
+            &self.dir,
+            &self.model.recipe.pgo,
+            status.code().unwrap_or(-1),
+            start.elapsed().as_secs_f64(),
+            &log,
+        )
+    }
+}
+
+/// Judges a finished profile run: profile data is required, a clean exit is not.
+///
+/// A flaky test (test_generators did it here) fails the task yet leaves a perfectly good
+/// profile; throwing away the build for it would be wrong, so the failure is logged and
+/// recorded in the manifest instead. But a task that crashed before running its workload
+/// (no completion marker in its log), or that wrote no profile data, would silently produce an
+/// unoptimised build: that stops the build.
+fn profile_outcome(
+    dir: &Path,
+    pgo: &crate::model::recipe::Pgo,
+    exit_status: i32,
+    seconds: f64,
+    log: &Path,
+) -> Result<ProfileRun> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    if exit_status != 0 && !text.contains(&pgo.completed) {
+        bail!(
+            "the profile task failed (exit status {exit_status}) without running to the end (no {:?} in \
+             its log), so its profile would cover start-up only; see {}",
+            pgo.completed,
+            log.display()
+        );
+    }
+    let profile_files = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.path()
+                .extension()
+                .is_some_and(|x| x == "gcda" || x == "profraw")
+        })
+        .count();
+    if profile_files == 0 {
+        bail!(
+            "the profile task (exit status {exit_status}) wrote no profile data; see {}. Without a \
+             profile the optimised build would silently be unoptimised, so the build stops here",
+            log.display()
+        );
+    }
+    if exit_status != 0 {
+        let failed = text
+            .lines()
+            .filter(|l| l.contains("failed") || l.contains("FAILED"))
+            .map(str::trim)
+            .take(5)
+            .collect::<Vec<_>>()
+            .join("; ");
+        progress::warn(format!(
+            "the profile task exited with {exit_status} ({failed}); continuing with the \
+             {profile_files} profile files it wrote. Details: {}",
+            log.display()
+        ));
+    }
+    Ok(ProfileRun {
+        task: pgo.task.clone(),
+        exit_status,
+        profile_files,
+        seconds,
+    })
+}
+
+/// A flag as it must be written into LDFLAGS, which configure's own link tests use as is and
+/// make hands to the shell: `$ORIGIN` becomes `\$$ORIGIN` (make leaves `\$ORIGIN`, the shell
+/// `$ORIGIN`). Quoting the whole flag instead would make gcc take it for a file name in
+/// configure's tests. Flags without `$` are unchanged.
+fn for_makefile(flag: &str) -> String {
+    flag.replace('$', "\\$$")
+}
+
+/// A make variable's value as the build's Makefile computes it.
+pub fn make_var(build_dir: &Path, name: &str) -> Result<String> {
+    use std::io::Write;
+    let mut child = Command::new("make")
+        .args([
+            "--no-print-directory",
+            "-s",
+            "-f",
+            "Makefile",
+            "-f",
+            "-",
+            "xtask-print-var",
+        ])
+        .current_dir(build_dir)
+        .env_remove("MAKEFLAGS")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("running make in {}", build_dir.display()))?;
+    child
+        .stdin
+        .take()
+        .context("make's stdin")?
+        .write_all(format!("xtask-print-var:\n\t@echo '$({name})'\n").as_bytes())?;
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        bail!(
+            "make could not print {name} from {}/Makefile: {}",
+            build_dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The build machine's GNU triple, as CPython's own config.guess reports it.
+fn build_triple(src: &Path) -> Result<String> {
+    Ok(
+        process::stdout(Command::new("sh").arg(src.join("config.guess")))?
+            .trim()
+            .to_string(),
+    )
+}
+
+/// Variables from the user's shell that would silently change a hermetic build; the
+/// source's date for reproducible timestamps.
+pub fn scrub_env(cmd: &mut Command, epoch: &str) {
+    for var in [
+        "MAKEFLAGS",
+        "MFLAGS",
+        "MAKELEVEL",
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "PYTHONSTARTUP",
+        "PYTHONSAFEPATH",
+        "CFLAGS_NODIST",
+        "LDFLAGS_NODIST",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("SOURCE_DATE_EPOCH", epoch);
+    cmd.env("LC_ALL", "C");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dollar_flags_survive_make_and_the_shell() {
+        // What the linker sees once make and the shell are done with the Makefile's value.
+        let flag = "-Wl,-rpath,$ORIGIN/../lib";
+        let dir = std::env::temp_dir().join(format!("xtask-makefile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("Makefile"),
+            format!(
+                "LDFLAGS={}\nall:\n\t@printf '%s\\n' $(LDFLAGS)\n",
+                for_makefile(flag)
+            ),
+        )
+        .unwrap();
+        let out = Command::new("make")
+            .arg("-s")
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{flag}\n"));
+        // configure's link tests use the value unexpanded: one word, not a quoted file name.
+        assert!(!for_makefile(flag).contains(['\'', '"', ' ']));
+        assert_eq!(for_makefile("-no-pie"), "-no-pie");
+    }
+
+    #[test]
+    fn a_failing_profile_task_with_data_continues_and_one_without_stops() {
+        let dir = std::env::temp_dir().join(format!("xtask-profile-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("Objects")).unwrap();
+        let log = dir.join("profile.log");
+        let pgo = crate::model::recipe::Pgo {
+            task: vec!["-m".into(), "test".into(), "--pgo".into()],
+            completed: "Total duration:".into(),
+        };
+        let finished = "0:05:01 load avg: 1.9 [12/44/1] test_generators failed (1 failure)\n\nTotal duration: 5 min 40 sec\n";
+        std::fs::write(&log, finished).unwrap();
+        let err = profile_outcome(&dir, &pgo, 0, 1.0, &log)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("wrote no profile data"), "{err}");
+
+        // A test failed, but the task ran to the end and wrote its profile: carry on.
+        std::fs::write(dir.join("Objects/longobject.gcda"), b"gcda").unwrap();
+        let run = profile_outcome(&dir, &pgo, 2, 1.0, &log).unwrap();
+        assert_eq!((run.exit_status, run.profile_files), (2, 1));
+
+        // It crashed at start-up (a missing module): the start-up profile must not be used.
+        std::fs::write(&log, "ModuleNotFoundError: No module named 'math'\n").unwrap();
+        let err = profile_outcome(&dir, &pgo, 1, 1.0, &log)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("without running to the end"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,245 @@
+//! Record: assemble the staged sysroot's extras and write what it is (`manifest.json`): how
+//! it was built, from what, how to link it, and the digest of every file, which both the
+//! up-to-date check and a substitute from the binary cache are held against.
+
+use crate::checks::sysroot::Verified;
+use crate::model::recipe::Source;
+use crate::pipeline::compile::{Build, Configured, make_var};
+use crate::pipeline::{Plan, install};
+use crate::util::fs;
+use crate::util::hash::sha256_file;
+use anyhow::Result;
+use std::collections::BTreeMap;
+use std::path::Path;
+use sysroot_manifest::{Flavor, Link, Manifest, ProfileRun};
+
+/// Installs into `staging` and adds what `make install` leaves out; returns the link.
+pub fn assemble(b: &Build, staging: &Path) -> Result<Link> {
+    let m = b.model;
+    install::make_install(b, staging)?;
+    let abi = m.recipe.abi();
+    install::test_package(b, &staging.join(format!("lib/python{abi}")))?;
+    let mut link = install::collect_link(b, staging, b.libs)?;
+    if m.target.platform.loads_extension_modules() && m.flavor != Flavor::Shared {
+        let never = m.bundled_symbol_prefixes();
+        let rel = install::exports_list(staging, &link, &abi, &never)?;
+        link.ldflags
+            .push(format!("-Wl,--dynamic-list={{sysroot}}/{rel}"));
+        link.exports = Some(rel);
+    }
+    install::licenses(b, staging, b.libs)?;
+    Ok(link)
+}
+
+/// What the build did, for the manifest.
+pub struct Outcome {
+    pub source: Source,
+    pub configured: Configured,
+    pub profile: Option<ProfileRun>,
+    pub link: Link,
+    pub verified: Verified,
+    pub seconds: f64,
+}
+
+pub fn manifest(plan: &Plan, b: &Build, staging: &Path, o: Outcome) -> Result<Manifest> {
+    let m = plan.model;
+    let abi = m.recipe.abi();
+    let mut inputs = plan.inputs.clone();
+    if let Some(i) = inputs.iter_mut().find(|i| i.kind == "source") {
+        i.name = o.source.url.clone();
+        i.sha256 = o.source.sha256.clone();
+    }
+    // The build machine's checkout and tools are no business of the sysroot's users, and
+    // would make manifests differ between two machines building the same inputs.
+    let portable = |v: &str| m.tools.unexpand(v);
+    let python = format!("bin/python{abi}{}", make_var(&b.dir, "EXE")?);
+    Ok(Manifest {
+        schema: sysroot_manifest::SCHEMA,
+        python: sysroot_manifest::Python {
+            version: m.recipe.version.clone(),
+            abi: abi.clone(),
+        },
+        target: sysroot_manifest::Target {
+            name: m.target.name.clone(),
+            rust_triple: m.target.rust_triple.clone(),
+            host: m.target.host.clone(),
+            pointer_width: m.target.pointer_width,
+            runner: m.target.runner.command().to_vec(),
+        },
+        flavor: m.flavor,
+        build: sysroot_manifest::Build {
+            key: plan.key.clone(),
+            optimizations: sysroot_manifest::Optimizations {
+                pgo: o.profile,
+                lto: plan.lto,
+                ..Default::default()
+            },
+            configure_args: o.configured.args.iter().map(|a| portable(a)).collect(),
+            configure_env: o
+                .configured
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), portable(v)))
+                .collect(),
+            toolchain: m
+                .tools
+                .versions(m.target)?
+                .into_iter()
+                .map(|(k, v)| (k, portable(&v)))
+                .collect(),
+            revision: git_revision(&m.layout().root),
+            seconds: o.seconds,
+        },
+        inputs,
+        modules: sysroot_manifest::Modules {
+            builtin: o.verified.builtin_module_names,
+            absent: m.recipe.absent_for(&m.target.name),
+        },
+        paths: sysroot_manifest::Paths {
+            include: format!("include/python{abi}"),
+            stdlib: format!("lib/python{abi}"),
+            lib: "lib".into(),
+            python,
+            pyo3_config: "pyo3-config.txt".into(),
+        },
+        link: o.link,
+        hacl: sysroot_manifest::Hacl {
+            archives: o.verified.hacl_archives,
+            symbols: m.recipe.hacl.symbols.clone(),
+        },
+        files: digests(staging)?,
+    })
+}
+
+/// Writes the manifest, the PyO3 configuration for where the sysroot will live, and the
+/// build's logs into the staged sysroot.
+pub fn write(staging: &Path, final_dir: &Path, manifest: &Manifest, logs: &Path) -> Result<()> {
+    fs::write(
+        &staging.join(sysroot_manifest::FILE_NAME),
+        manifest.to_json(),
+    )?;
+    fs::write(
+        &staging.join(&manifest.paths.pyo3_config),
+        manifest.pyo3_config(final_dir),
+    )?;
+    let dest = staging.join("logs");
+    fs::create_dir_all(&dest)?;
+    for entry in std::fs::read_dir(logs).map_err(|e| fs::io_error(e, "listing", logs))? {
+        let entry = entry?;
+        fs::copy_file(&entry.path(), &dest.join(entry.file_name()))?;
+    }
+    Ok(())
+}
+
+/// Files of a sysroot that are no part of its record: the record itself, what depends on
+/// where it lives, the logs, what `cargo xtask isolate` adds later, and `site-packages`,
+/// which belongs to whoever installs packages into it.
+fn unrecorded(rel: &str) -> bool {
+    let top = rel.split('/').next().unwrap_or(rel);
+    matches!(rel, sysroot_manifest::FILE_NAME | "pyo3-config.txt")
+        || matches!(top, "logs" | "dist")
+        || rel.starts_with("bin/isolate")
+        || rel.contains("/site-packages/")
+}
+
+/// sha256 of every recorded file; a symbolic link is recorded by its target.
+pub fn digests(root: &Path) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
+        let entry = entry?;
+        let rel = entry.path().strip_prefix(root)?.display().to_string();
+        if entry.file_type().is_dir() || unrecorded(&rel) {
+            continue;
+        }
+        out.insert(rel, digest(entry.path())?);
+    }
+    Ok(out)
+}
+
+fn digest(path: &Path) -> Result<String> {
+    let meta = std::fs::symlink_metadata(path).map_err(|e| fs::io_error(e, "reading", path))?;
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(path).map_err(|e| fs::io_error(e, "reading", path))?;
+        return Ok(format!("link:{}", target.display()));
+    }
+    sha256_file(path)
+}
+
+/// The first recorded file that is missing or differs from its record, if any.
+pub fn first_changed(root: &Path, files: &BTreeMap<String, String>) -> Result<Option<String>> {
+    for (rel, want) in files {
+        let path = root.join(rel);
+        if std::fs::symlink_metadata(&path).is_err() {
+            return Ok(Some(format!("{rel} is missing")));
+        }
+        if digest(&path)? != *want {
+            return Ok(Some(format!("{rel} was modified")));
+        }
+    }
+    Ok(None)
+}
+
+/// `git rev-parse HEAD` of the repository, with `-dirty` when it has uncommitted changes.
+pub fn git_revision(root: &Path) -> String {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let rev = git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    match git(&["status", "--porcelain"]) {
+        Some(s) if !s.is_empty() => format!("{rev}-dirty"),
+        _ => rev,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_record_notices_a_deleted_an_edited_and_a_relinked_file() {
+        let d = std::env::temp_dir().join(format!("xtask-record-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("lib/python3.99/site-packages")).unwrap();
+        std::fs::write(d.join("lib/a.a"), "a").unwrap();
+        std::fs::write(d.join("lib/b.py"), "b").unwrap();
+        std::fs::write(d.join("lib/python3.99/site-packages/user.py"), "mine").unwrap();
+        std::os::unix::fs::symlink("a.a", d.join("lib/link")).unwrap();
+        let files = digests(&d).unwrap();
+        assert_eq!(files.len(), 3, "{files:?}");
+        assert_eq!(first_changed(&d, &files).unwrap(), None);
+        // Packages a user installs are theirs to change.
+        std::fs::write(d.join("lib/python3.99/site-packages/user.py"), "changed").unwrap();
+        assert_eq!(first_changed(&d, &files).unwrap(), None);
+        std::fs::write(d.join("lib/b.py"), "edited").unwrap();
+        assert!(
+            first_changed(&d, &files)
+                .unwrap()
+                .unwrap()
+                .contains("lib/b.py was modified")
+        );
+        std::fs::write(d.join("lib/b.py"), "b").unwrap();
+        std::fs::remove_file(d.join("lib/link")).unwrap();
+        std::os::unix::fs::symlink("b.py", d.join("lib/link")).unwrap();
+        assert!(
+            first_changed(&d, &files)
+                .unwrap()
+                .unwrap()
+                .contains("lib/link")
+        );
+        std::fs::remove_file(d.join("lib/a.a")).unwrap();
+        assert!(
+            first_changed(&d, &files)
+                .unwrap()
+                .unwrap()
+                .contains("lib/a.a is missing")
+        );
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}

@@ -1,0 +1,13 @@
+//! The ground floor: helpers every other module stands on. Nothing here knows about
+//! recipes, targets or sysroots.
+
+pub mod archive;
+pub mod elf;
+pub mod fault;
+pub mod fs;
+pub mod hash;
+pub mod process;
+pub mod progress;
+pub mod shell;
+pub mod template;
+pub mod wasm;

@@ -1,0 +1,163 @@
+//! Running programs, one way: every error names the command line, and where there is one,
+//! the log with its last lines; a program that cannot start is named with how to get it.
+
+use crate::util::{fs, progress, shell};
+use anyhow::{Result, anyhow, bail};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The command line, quoted as a shell would need it.
+pub fn describe(cmd: &Command) -> String {
+    let mut words = vec![cmd.get_program().to_string_lossy().into_owned()];
+    words.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
+    shell::join(&words)
+}
+
+fn cannot_start(cmd: &Command, e: std::io::Error) -> anyhow::Error {
+    let program = cmd.get_program().to_string_lossy();
+    let hint = if e.kind() == std::io::ErrorKind::NotFound {
+        " (is it installed? `cargo xtask doctor` lists what each target needs)"
+    } else {
+        ""
+    };
+    anyhow!(
+        "cannot run {program}: {e}{hint}\n  command: {}",
+        describe(cmd)
+    )
+}
+
+/// Runs with inherited stdio; a non-zero exit is an error.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd.status().map_err(|e| cannot_start(cmd, e))?;
+    if !status.success() {
+        bail!("{} failed ({status})", describe(cmd));
+    }
+    Ok(())
+}
+
+/// Runs with inherited stdio and returns the exit status, whatever it is.
+pub fn status(cmd: &mut Command) -> Result<ExitStatus> {
+    cmd.status().map_err(|e| cannot_start(cmd, e))
+}
+
+/// Runs capturing stdout and stderr, whatever the exit status.
+pub fn capture(cmd: &mut Command) -> Result<Output> {
+    cmd.stdin(Stdio::null())
+        .output()
+        .map_err(|e| cannot_start(cmd, e))
+}
+
+/// Runs capturing output; a non-zero exit is an error that quotes stderr.
+pub fn output(cmd: &mut Command) -> Result<Output> {
+    let out = capture(cmd)?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        bail!(
+            "{} failed ({}):\n{}{}",
+            describe(cmd),
+            out.status,
+            last_lines(&stdout, 20),
+            last_lines(&stderr, 40)
+        );
+    }
+    Ok(out)
+}
+
+/// Runs and returns stdout as text.
+pub fn stdout(cmd: &mut Command) -> Result<String> {
+    Ok(String::from_utf8_lossy(&output(cmd)?.stdout).into_owned())
+}
+
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut s = lines[lines.len().saturating_sub(n)..].join("\n");
+    if !s.is_empty() {
+        s.push('\n');
+    }
+    s
+}
+
+/// Runs a long step with its output appended to `log`; the terminal shows the step, its
+/// elapsed time and the log's latest line. Returns the exit status.
+pub fn run_logged_status(step: &str, cmd: &mut Command, log: &Path) -> Result<ExitStatus> {
+    if let Some(dir) = log.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| fs::io_error(e, "opening log", log))?;
+    writeln!(&out, "$ {}", describe(cmd)).map_err(|e| fs::io_error(e, "writing", log))?;
+    eprintln!("==> {step}  (log: {})", log.display());
+    let start = Instant::now();
+    let err = out
+        .try_clone()
+        .map_err(|e| fs::io_error(e, "opening log", log))?;
+    let mut child = cmd
+        .stdout(Stdio::from(out))
+        .stderr(Stdio::from(err))
+        .stdin(Stdio::null())
+        .spawn()
+        .map_err(|e| cannot_start(cmd, e))?;
+    let bar = progress::spinner();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        bar.set_message(progress::last_line(log).unwrap_or_default());
+        bar.tick();
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    bar.finish_and_clear();
+    eprintln!(
+        "    {} in {:.0?}",
+        if status.success() { "done" } else { "FAILED" },
+        start.elapsed()
+    );
+    Ok(status)
+}
+
+/// [`run_logged_status`] that fails on a non-zero exit, showing the log's tail.
+pub fn run_logged(step: &str, cmd: &mut Command, log: &Path) -> Result<()> {
+    let status = run_logged_status(step, cmd, log)?;
+    if !status.success() {
+        eprintln!(
+            "--- last lines of {} ---\n{}",
+            log.display(),
+            progress::tail(log, 40).unwrap_or_default()
+        );
+        bail!(
+            "{step} failed ({status}); the full log is {}",
+            log.display()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_command_and_its_complaint() {
+        let err = output(Command::new("sh").args(["-c", "echo oops >&2; exit 3"]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sh -c 'echo oops >&2; exit 3'"), "{err}");
+        assert!(
+            err.contains("oops") && err.contains("exit status: 3"),
+            "{err}"
+        );
+        let err = run(&mut Command::new("no-such-program-xyz"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no-such-program-xyz") && err.contains("doctor"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,133 @@
+//! Recipes and targets are data: a new CPython patch release is one new file under
+//! `recipes/`, with no change to the Rust.
+
+use std::path::{Path, PathBuf};
+use sysroot_manifest::Flavor;
+use xtask::model::tools::Install;
+use xtask::model::{Catalog, Layout, Settings};
+
+fn copy(from: &Path, to: &Path) {
+    for e in walkdir::WalkDir::new(from).into_iter().flatten() {
+        let dest = to.join(e.path().strip_prefix(from).unwrap());
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+        } else if e.file_type().is_file() {
+            std::fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
+
+fn repo_copy(name: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let dir = std::env::temp_dir().join(format!("xtask-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for sub in ["recipes", "patches"] {
+        copy(&root.join(sub), &dir.join(sub));
+    }
+    std::fs::create_dir_all(dir.join("sysroots")).unwrap();
+    for e in std::fs::read_dir(root.join("sysroots")).unwrap().flatten() {
+        if e.path().extension().is_some_and(|x| x == "toml") {
+            std::fs::copy(e.path(), dir.join("sysroots").join(e.file_name())).unwrap();
+        }
+    }
+    dir
+}
+
+fn settings(root: &Path) -> Settings {
+    Settings {
+        layout: Layout {
+            root: root.to_path_buf(),
+            sysroots: root.join("sysroots"),
+            cache: root.join("cache"),
+            work: root.join("work"),
+        },
+        mirror: None,
+        offline: true,
+        jobs: 1,
+    }
+}
+
+#[test]
+fn a_new_patch_release_is_one_new_file() {
+    let dir = repo_copy("new-release");
+    let s = settings(&dir);
+    let before = Catalog::load(&s.layout).unwrap();
+    let base = before.recipe(None).unwrap();
+    let (major, minor, patch) = {
+        let v: Vec<u32> = base
+            .version
+            .split('.')
+            .map(|p| p.parse().unwrap())
+            .collect();
+        (v[0], v[1], v[2])
+    };
+    let next = format!("{major}.{minor}.{}", patch + 1);
+    let text = std::fs::read_to_string(&base.path)
+        .unwrap()
+        .replace(&base.version, &next)
+        .replace("default = true", "default = false");
+    std::fs::write(dir.join("recipes").join(format!("{next}.toml")), text).unwrap();
+
+    let after = Catalog::load(&s.layout).unwrap();
+    let target = xtask::model::target::native_name();
+    let new = after
+        .resolve(&s, target, Some(&next), Flavor::Static, Install::No)
+        .unwrap();
+    let old = after
+        .resolve(&s, target, Some(&base.version), Flavor::Static, Install::No)
+        .unwrap();
+    assert!(new.sysroot_dir().ends_with(format!("{target}/{next}")));
+    let opts = xtask::pipeline::Options {
+        pgo: false,
+        lto: true,
+        force: false,
+    };
+    let (new_plan, old_plan) = (
+        xtask::pipeline::plan(&new, &opts).unwrap(),
+        xtask::pipeline::plan(&old, &opts).unwrap(),
+    );
+    assert_ne!(new_plan.key, old_plan.key, "a new release is a new build");
+    assert!(
+        new_plan
+            .inputs
+            .iter()
+            .any(|i| i.kind == "source" && i.name.contains(&next))
+    );
+    // The release that was there before builds exactly as before: adding a file rebuilds nothing.
+    let unchanged = before
+        .resolve(&s, target, Some(&base.version), Flavor::Static, Install::No)
+        .unwrap();
+    assert_eq!(
+        xtask::pipeline::plan(&unchanged, &opts).unwrap().key,
+        old_plan.key
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_recipe_naming_a_missing_target_or_patch_is_refused() {
+    let dir = repo_copy("bad-recipe");
+    let s = settings(&dir);
+    let base = Catalog::load(&s.layout)
+        .unwrap()
+        .recipe(None)
+        .unwrap()
+        .path
+        .clone();
+    let text = std::fs::read_to_string(&base).unwrap();
+    std::fs::write(
+        &base,
+        format!("{text}\n[[patches]]\nfile = \"missing.patch\"\n"),
+    )
+    .unwrap();
+    let err = format!("{:#}", Catalog::load(&s.layout).err().unwrap());
+    assert!(err.contains("missing.patch"), "{err}");
+    std::fs::write(
+        &base,
+        text.replace("[configure]", "[configure]\ntargets.riscv64 = [\"--x\"]"),
+    )
+    .unwrap();
+    let err = format!("{:#}", Catalog::load(&s.layout).err().unwrap());
+    assert!(err.contains("riscv64") && err.contains("valid"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,576 @@
+//! End to end, with real CPython builds and real servers on 127.0.0.1. They take minutes to
+//! an hour, so they are ignored by a plain `cargo test`; `cargo xtask test` runs them (see
+//! `support` for what it sets).
+
+mod support;
+
+use anyhow::{Context, Result, ensure};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use support::*;
+use sysroot_manifest::Manifest;
+use xtask::checks;
+use xtask::model::Catalog;
+use xtask::model::mirror::{Mirror, UPSTREAM};
+use xtask::pipeline::fetch::Fetcher;
+use xtask::util::hash::{sha256_bytes, sha256_file};
+
+/// Every pinned source the mirror has, downloaded over real HTTP into a fresh cache and verified.
+#[test]
+#[ignore = "needs the mirror: run with cargo xtask test"]
+fn fetch_pinned_sources_over_loopback_http() -> Result<()> {
+    let _g = serial();
+    let s = settings();
+    let dir = mirror_dir();
+    let (_server, url) = serve(&dir)?;
+    let fetcher = Fetcher::with(scratch("http-cache"), Some(Mirror::parse(&url)?), false)?;
+    let mut verified = 0;
+    for r in Catalog::load(&s.layout)?.recipes {
+        for src in &r.sources {
+            let local = dir.join(
+                src.url
+                    .strip_prefix(&format!("{UPSTREAM}/"))
+                    .unwrap_or(&src.url),
+            );
+            if !local.is_file() {
+                println!("  not on the mirror, so not verified here: {}", src.url);
+                continue;
+            }
+            let path = fetcher.fetch(src)?;
+            ensure!(
+                sha256_file(&path)? == src.sha256,
+                "{} has the wrong digest after download",
+                path.display()
+            );
+            println!("  verified over HTTP: {} {}", src.sha256, src.file_name());
+            verified += 1;
+        }
+    }
+    ensure!(verified > 0, "no pinned source was found on the mirror");
+    Ok(())
+}
+
+/// A mirror serving a corrupted tarball: build-python fails, names both digests, and leaves
+/// no download and no sysroot behind.
+#[test]
+#[ignore = "needs the mirror: run with cargo xtask test"]
+fn a_tampered_tarball_is_refused_and_nothing_kept() -> Result<()> {
+    let _g = serial();
+    let s = settings();
+    let recipe = Catalog::load(&s.layout)?.recipe(None)?.clone();
+    let src = &recipe.sources[0];
+    let rel = src
+        .url
+        .strip_prefix(&format!("{UPSTREAM}/"))
+        .unwrap_or(&src.url);
+    let root = scratch("tampered");
+    let bad = root.join("mirror").join(rel);
+    std::fs::create_dir_all(bad.parent().unwrap())?;
+    let mut bytes = std::fs::read(mirror_dir().join(rel))?;
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&bad, &bytes)?;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("--mirror")
+        .arg(root.join("mirror"))
+        .arg("--cache-dir")
+        .arg(root.join("cache"))
+        .arg("--sysroots-dir")
+        .arg(root.join("sysroots"))
+        .args(["build-python", "--no-pgo"])
+        .stdin(Stdio::null())
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!(
+        "  build-python said: {}",
+        stderr
+            .lines()
+            .find(|l| l.contains("error"))
+            .unwrap_or_default()
+    );
+    ensure!(
+        !out.status.success(),
+        "build-python accepted a tampered tarball"
+    );
+    ensure!(
+        stderr.contains("checksum mismatch"),
+        "no checksum message: {stderr}"
+    );
+    ensure!(
+        stderr.contains(&src.sha256) && stderr.contains(&sha256_bytes(&bytes)),
+        "the message does not name both digests: {stderr}"
+    );
+    let kept: Vec<_> = walkdir::WalkDir::new(root.join("cache"))
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file() && e.file_name() != ".lock")
+        .collect();
+    ensure!(kept.is_empty(), "files were kept in the cache: {kept:?}");
+    let published = walkdir::WalkDir::new(root.join("sysroots"))
+        .into_iter()
+        .flatten()
+        .any(|e| e.file_name() == "manifest.json");
+    ensure!(!published, "a sysroot was published");
+    Ok(())
+}
+
+/// A cache on a filesystem too small for the download: a clear error, nothing half-written
+/// kept under the final name, and the same cache works once there is room.
+#[test]
+#[ignore = "needs the mirror and root (mount): run with cargo xtask test"]
+fn a_full_disk_fails_the_download_cleanly() -> Result<()> {
+    let _g = serial();
+    let s = settings();
+    let recipe = Catalog::load(&s.layout)?.recipe(None)?.clone();
+    let src = &recipe.sources[0];
+    let dir = scratch("full-disk");
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+        .arg(&dir)
+        .status()
+        .is_ok_and(|s| s.success());
+    ensure!(
+        mounted,
+        "mounting a 4 MiB tmpfs needs root: run the suite as root (CI does)"
+    );
+    let result = (|| -> Result<()> {
+        let fetcher = Fetcher::with(dir.clone(), s.mirror.clone(), false)?;
+        let err = fetcher
+            .fetch(src)
+            .err()
+            .context("a download into a 4 MiB filesystem succeeded")?;
+        let msg = format!("{err:#}");
+        println!(
+            "  fetch into a 4 MiB cache: {}",
+            msg.lines().next().unwrap_or_default()
+        );
+        ensure!(
+            msg.contains("disk is full") || msg.contains("No space left"),
+            "the error does not say the disk is full: {msg}"
+        );
+        ensure!(
+            !dir.join("downloads")
+                .join(&src.sha256)
+                .join(src.file_name())
+                .exists(),
+            "a partial download was kept under its final name"
+        );
+        Ok(())
+    })();
+    let _ = std::process::Command::new("umount").arg(&dir).status();
+    result?;
+    // Same cache directory, now on the real disk: the next plain run succeeds.
+    let fetcher = Fetcher::with(dir.clone(), s.mirror.clone(), false)?;
+    ensure!(
+        sha256_file(&fetcher.fetch(src)?)? == src.sha256,
+        "the retry did not produce the verified file"
+    );
+    println!(
+        "  the next run with room succeeded and verified {}",
+        src.file_name()
+    );
+    Ok(())
+}
+
+/// Two `build-python` runs at once, the first killed with SIGKILL mid-build: the second waits
+/// on the lock, then finds the sysroot up to date or builds it; the published sysroot is never
+/// half-written, and a third run with unchanged inputs is a no-op.
+#[test]
+#[ignore = "builds CPython or serves the mirror: run with cargo xtask test"]
+fn a_killed_build_and_a_concurrent_one() -> Result<()> {
+    let _g = serial();
+    let target = &targets()[0];
+    let s = settings();
+    let catalog = Catalog::load(&s.layout)?;
+    let recipe = catalog.recipe(None)?;
+    let final_dir = s
+        .layout
+        .sysroot_dir(target, &recipe.version, sysroot_manifest::Flavor::Static);
+    let key = || Manifest::load(&final_dir).ok().map(|(m, _)| m.build.key);
+    let before = key();
+    let logs = scratch("concurrent");
+    let args = build_args(target);
+    // --force: even over an existing sysroot, the first run really builds and is killed mid-way.
+    // In a process group of its own, so that the kill takes its compilers too, as a CI timeout does.
+    use std::os::unix::process::CommandExt;
+    let mut first = Server(
+        xtask()
+            .args(&args)
+            .arg("--force")
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(logs.join("first.log"))?)
+            .spawn()?,
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let second_log = logs.join("second.log");
+    let mut second = xtask()
+        .args(&args)
+        .stdin(Stdio::null())
+        .stderr(std::fs::File::create(&second_log)?)
+        .spawn()?;
+    // Kill the first once it is configuring CPython, or after 120 s.
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(120)
+        && !std::fs::read_to_string(logs.join("first.log"))
+            .unwrap_or_default()
+            .contains("configure")
+    {
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    std::thread::sleep(Duration::from_secs(5));
+    // SAFETY: kill(2) on the group the child leads.
+    ensure!(
+        unsafe { libc::kill(-(first.0.id() as i32), libc::SIGKILL) } == 0,
+        "could not kill the first build"
+    );
+    first.0.wait()?;
+    ensure!(
+        key() == before,
+        "killing build-python changed the published sysroot ({before:?} -> {:?})",
+        key()
+    );
+    println!("  killed the first build-python mid-build: the published sysroot is as it was");
+    let status = second.wait()?;
+    let said = std::fs::read_to_string(&second_log)?;
+    ensure!(
+        said.contains("waiting for it"),
+        "the second build-python did not wait for the first's lock:\n{said}"
+    );
+    ensure!(
+        status.success(),
+        "the second build-python failed after the first was killed:\n{said}"
+    );
+    let t = Instant::now();
+    let out = xtask().args(&args).stdin(Stdio::null()).output()?;
+    let said = String::from_utf8_lossy(&out.stderr);
+    ensure!(
+        out.status.success() && said.contains("is up to date"),
+        "a run with unchanged inputs rebuilt:\n{said}"
+    );
+    println!(
+        "  a third run with unchanged inputs: up to date in {:.1?}",
+        t.elapsed()
+    );
+    Ok(())
+}
+
+/// Each target's sysroot, checked independently of the build's own verification.
+#[test]
+#[ignore = "builds CPython or serves the mirror: run with cargo xtask test"]
+fn sysroot_acceptance() -> Result<()> {
+    let _g = serial();
+    let s = settings();
+    let catalog = Catalog::load(&s.layout)?;
+    for target in targets() {
+        with_sysroot(&catalog, &target, |model, sysroot| {
+            let m = &sysroot.manifest;
+            let o = &m.build.optimizations;
+            ensure!(
+                o.lto == model.target.optimize.lto,
+                "manifest says LTO {}",
+                o.lto
+            );
+            ensure!(
+                o.pgo.is_some() == (pgo() && model.target.optimize.pgo),
+                "manifest says PGO {:?}",
+                o.pgo
+            );
+            // How it was built is a record for its users; the checkout and the tools' cache
+            // it was built with are not (they are `{root}` and `{tools}` there).
+            let text = std::fs::read_to_string(sysroot.root.join(sysroot_manifest::FILE_NAME))?;
+            for local in [&s.layout.root, &s.layout.cache] {
+                let local = local.display().to_string();
+                ensure!(
+                    !text.contains(&local),
+                    "{target}: manifest.json names this machine's {local}"
+                );
+            }
+            if o.pgo.is_some() {
+                let log = std::fs::read_to_string(sysroot.root.join("logs/5-build-optimized.log"))?;
+                ensure!(
+                    log.contains("-fprofile-use"),
+                    "the optimised build log has no -fprofile-use"
+                );
+            }
+            let verified =
+                checks::sysroot::verify(model, &sysroot.root, &m.link, &scratch("acceptance"))?;
+            ensure!(!verified.builtin_module_names.is_empty());
+            println!(
+                "  {target}: {} builtin modules, HACL* in {:?}, no module from a shared object",
+                m.modules.builtin.len(),
+                m.hacl.archives
+            );
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+/// The isolate of each target, linked and checked the way `cargo xtask isolate` does it.
+#[test]
+#[ignore = "builds CPython or serves the mirror: run with cargo xtask test"]
+fn isolate_checks() -> Result<()> {
+    let _g = serial();
+    let s = settings();
+    let catalog = Catalog::load(&s.layout)?;
+    for target in targets() {
+        with_sysroot(&catalog, &target, |model, _| {
+            xtask_ok(&[
+                "isolate",
+                "--target",
+                &target,
+                "--python",
+                &model.recipe.version,
+            ])
+        })?;
+    }
+    Ok(())
+}
+
+/// The engine's own tests (the embedding API), linked against each native sysroot like the isolate.
+#[test]
+#[ignore = "builds CPython or serves the mirror: run with cargo xtask test"]
+fn engine_library_tests() -> Result<()> {
+    let _g = serial();
+    let s = settings();
+    let catalog = Catalog::load(&s.layout)?;
+    for target in targets() {
+        with_sysroot(&catalog, &target, |model, sysroot| {
+            if !model.runner.is_native() {
+                println!(
+                    "  {target}: the library tests run natively only (the CLI was checked under its runner)"
+                );
+                return Ok(());
+            }
+            let status = xtask::pipeline::link::cargo(model, sysroot, &["test"])?
+                .env("ISOLATE_TEST_HOME", &sysroot.root)
+                .status()?;
+            ensure!(status.success(), "engine tests failed for {target}");
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+/// A crate outside the workspace (`examples/embed`) links a sysroot the documented way
+/// (`cargo xtask env` as a cargo configuration), registers its own Rust module as a built-in,
+/// and runs Python that calls it and the C-backed standard library; the executable is what
+/// the flavor promises and exports CPython's C API for extension modules.
+#[test]
+#[ignore = "builds CPython or serves the mirror: run with cargo xtask test"]
+fn your_own_crate_links_a_sysroot() -> Result<()> {
+    let _g = serial();
+    let s = settings();
+    let catalog = Catalog::load(&s.layout)?;
+    for target in targets() {
+        with_sysroot(&catalog, &target, |model, sysroot| {
+            if !model.runner.is_native() {
+                println!("  {target}: the example runs natively only");
+                return Ok(());
+            }
+            let exe = build_example(model)?;
+            let out = std::process::Command::new(&exe).arg("two words").output()?;
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            println!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+            ensure!(out.status.success(), "the example failed: {}", out.status);
+            for line in [
+                "greeter is built in: True",
+                "greeter.add(2, 40) = 42",
+                "greeter.shout('hello') = HELLO!",
+                "sha256(abc) = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+                "sqlite sum = 42",
+                "decimal 1/7 = 0.1428571428571428571428571429",
+            ] {
+                ensure!(
+                    stdout.lines().any(|l| l == line),
+                    "the example did not print {line:?}"
+                );
+            }
+            ensure!(
+                stdout.contains("'two words']"),
+                "argv did not reach Python: {stdout}"
+            );
+            let kind = checks::binary::kind(&exe, model.target.platform, model.flavor)?;
+            let loads = model.target.platform.loads_extension_modules();
+            let n = checks::binary::exports(
+                &exe,
+                &sysroot.python(),
+                &model.bundled_symbol_prefixes(),
+                loads,
+            )?;
+            println!("  {target}: {kind}, exports {n} symbols (CPython's C API)");
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+/// `cargo xtask env` into a configuration file, then `cargo build --config` of the example.
+fn build_example(model: &xtask::model::Model) -> Result<std::path::PathBuf> {
+    let dir = scratch(&format!("embed-{}", model.target.name));
+    let out = xtask_output(&[
+        "env",
+        "--target",
+        &model.target.name,
+        "--python",
+        &model.recipe.version,
+    ]);
+    ensure!(
+        out.status.success(),
+        "cargo xtask env failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = dir.join("pysysroot.toml");
+    std::fs::write(&config, &out.stdout)?;
+    let root = root();
+    let target_dir = root.join("target/examples").join(&model.target.name);
+    let triple = &model.target.rust_triple;
+    let status =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args([
+                "build",
+                "--release",
+                "--locked",
+                "--target",
+                triple,
+                "--config",
+            ])
+            .arg(&config)
+            .arg("--manifest-path")
+            .arg(root.join("examples/embed/Cargo.toml"))
+            .env("CARGO_TARGET_DIR", &target_dir)
+            .status()?;
+    ensure!(status.success(), "building examples/embed failed");
+    Ok(target_dir.join(triple).join("release/embed-example"))
+}
+
+/// Compiled and pure packages from PyPI (pinned with hashes) work in the isolate exactly as
+/// in python3: through PYTHONPATH for python3 and `bin/isolate`, and shipped with the single
+/// file by `cargo xtask isolate --requirements`. On a target that cannot load compiled
+/// modules, asking for them is an error naming the package and why.
+#[test]
+#[ignore = "builds CPython or serves the mirror: run with cargo xtask test"]
+fn packages_from_pypi_work_as_in_python3() -> Result<()> {
+    let _g = serial();
+    let s = settings();
+    let catalog = Catalog::load(&s.layout)?;
+    let packages = root().join("engine/tests/packages");
+    let requirements = packages.join("requirements.txt");
+    for target in targets() {
+        with_sysroot(&catalog, &target, |model, sysroot| {
+            let req = requirements.display().to_string();
+            let version = &model.recipe.version;
+            let args = [
+                "isolate",
+                "--target",
+                &target,
+                "--python",
+                version,
+                "--no-regrtest",
+                "--requirements",
+                &req,
+            ];
+            if !model.target.platform.loads_extension_modules() {
+                let out = xtask_output(&args);
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                ensure!(
+                    !out.status.success(),
+                    "{target}: compiled wheels were accepted"
+                );
+                ensure!(
+                    stderr.contains("numpy") && stderr.contains("cannot load compiled"),
+                    "{target}: {stderr}"
+                );
+                println!(
+                    "  {target}: refused, naming the package: {}",
+                    stderr
+                        .lines()
+                        .find(|l| l.contains("numpy"))
+                        .unwrap_or_default()
+                );
+                return Ok(());
+            }
+            xtask_ok(&args)?;
+            let site = scratch(&format!("site-{target}"));
+            install_for_python3(model, &requirements, &site)?;
+            let probe = packages.join("probe.py").display().to_string();
+            let env = [("PYTHONPATH".to_string(), site.display().to_string())];
+            let run = |exe: &std::path::Path, env: &[(String, String)]| {
+                checks::run(
+                    &checks::Interp::new(&model.runner, exe),
+                    std::slice::from_ref(&probe),
+                    Some(b""),
+                    &site,
+                    env,
+                )
+            };
+            let reference = run(&sysroot.python(), &env)?;
+            println!(
+                "{}{}",
+                String::from_utf8_lossy(&reference.stdout),
+                String::from_utf8_lossy(&reference.stderr)
+            );
+            ensure!(
+                reference.status == Some(0),
+                "{target}: python3 could not run the probe"
+            );
+            for (exe, env) in [
+                (sysroot.isolate(model), &env[..]),
+                (sysroot.standalone(model), &[][..]),
+            ] {
+                let got = run(&exe, env)?;
+                ensure!(
+                    got == reference,
+                    "{target}: {} differs from python3:\n{}",
+                    exe.display(),
+                    checks::corpus::diff(&reference, &got, ("python3", "isolate"))
+                );
+            }
+            println!(
+                "  {target}: python3, bin/isolate and the single file with its packages print the same"
+            );
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+/// The same packages for python3, by the same pinned pip, into a directory for PYTHONPATH.
+fn install_for_python3(
+    model: &xtask::model::Model,
+    requirements: &std::path::Path,
+    into: &std::path::Path,
+) -> Result<()> {
+    let venv = xtask::model::tools::tool_env(model.layout(), "pip", false)?;
+    let abi = model.recipe.abi().replace('.', "");
+    let mut cmd = std::process::Command::new(venv.join("bin/python"));
+    cmd.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--require-hashes",
+        "--only-binary",
+        ":all:",
+        "--target",
+    ])
+    .arg(into)
+    .args([
+        "--python-version",
+        &abi,
+        "--implementation",
+        "cp",
+        "--abi",
+        &format!("cp{abi}"),
+        "--abi",
+        "none",
+    ])
+    .arg("-r")
+    .arg(requirements);
+    for p in model.target.dist.wheel_platforms() {
+        cmd.args(["--platform", &p]);
+    }
+    xtask::util::process::run(&mut cmd)
+}

@@ -1,0 +1,190 @@
+//! What the end-to-end tests share: this run's settings and sysroots, the `xtask` binary as
+//! a child process, scratch directories, and loopback servers.
+//!
+//! `cargo xtask test` runs the tests with `--ignored --test-threads=1` and sets the targets
+//! (`PYSYSROOT_TEST_TARGETS`), PGO (`PYSYSROOT_TEST_PGO`), the mirror and the cache. The tests
+//! build their own sysroots under `target/pysysroot/e2e-sysroots`: a developer's are never
+//! replaced. A sysroot is built once and shared by every test that needs it.
+
+#![allow(dead_code)]
+
+use anyhow::{Context, Result, bail};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+use sysroot_manifest::Flavor;
+use xtask::model::mirror::Mirror;
+use xtask::model::sysroot::Sysroot;
+use xtask::model::tools::Install;
+use xtask::model::{Catalog, Layout, Model, Settings};
+
+/// The targets this run checks.
+pub fn targets() -> Vec<String> {
+    std::env::var("PYSYSROOT_TEST_TARGETS")
+        .unwrap_or_else(|_| xtask::model::target::native_name().to_string())
+        .split(',')
+        .filter(|t| !t.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+pub fn pgo() -> bool {
+    std::env::var("PYSYSROOT_TEST_PGO").is_ok_and(|v| v == "1")
+}
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+pub fn settings() -> Settings {
+    let root = root();
+    let cache = std::env::var_os("PYSYSROOT_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Layout::default_cache(|v| std::env::var(v).ok()).unwrap());
+    let mirror = std::env::var("PYSYSROOT_MIRROR")
+        .ok()
+        .map(|m| Mirror::parse(&m).expect("PYSYSROOT_MIRROR is a valid mirror"));
+    Settings {
+        layout: Layout {
+            sysroots: root.join("target/pysysroot/e2e-sysroots"),
+            cache,
+            work: root.join("target/pysysroot"),
+            root,
+        },
+        mirror,
+        offline: false,
+        jobs: std::env::var("PYSYSROOT_JOBS")
+            .ok()
+            .and_then(|j| j.parse().ok())
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+    }
+}
+
+/// The mirror directory (the tests serve it and tamper with copies of it).
+pub fn mirror_dir() -> PathBuf {
+    settings()
+        .mirror
+        .and_then(|m| m.local_dir())
+        .expect("the end-to-end tests need PYSYSROOT_MIRROR=file:///dir (cargo xtask test sets it)")
+}
+
+/// The tests share sysroots, target directories and the machine's two cores: one at a time.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `cargo xtask` with this run's mirror, cache and sysroots.
+pub fn xtask() -> Command {
+    let s = settings();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    if let Some(m) = std::env::var_os("PYSYSROOT_MIRROR") {
+        cmd.arg("--mirror").arg(m);
+    }
+    cmd.arg("--cache-dir")
+        .arg(&s.layout.cache)
+        .arg("--sysroots-dir")
+        .arg(&s.layout.sysroots)
+        .arg(format!("-j{}", s.jobs));
+    cmd
+}
+
+/// Runs `xtask args...` to completion, its output shown; fails on a non-zero exit.
+pub fn xtask_ok(args: &[&str]) -> Result<()> {
+    let status = xtask().args(args).status()?;
+    if !status.success() {
+        bail!("cargo xtask {} failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+/// Runs `xtask args...` capturing its output, whatever the exit status.
+pub fn xtask_output(args: &[&str]) -> Output {
+    xtask()
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the xtask binary runs")
+}
+
+/// The `build-python` arguments of this run for a target.
+pub fn build_args(target: &str) -> Vec<String> {
+    let mut args = vec!["build-python".to_string(), "--target".into(), target.into()];
+    if !pgo() {
+        args.push("--no-pgo".into());
+    }
+    args
+}
+
+/// The static sysroot of `target` for the default recipe, built once (a no-op when up to
+/// date), with its model.
+pub fn with_sysroot<R>(
+    catalog: &Catalog,
+    target: &str,
+    f: impl FnOnce(&Model, &Sysroot) -> Result<R>,
+) -> Result<R> {
+    let args = build_args(target);
+    xtask_ok(&args.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let s = settings();
+    let model = catalog.resolve(&s, target, None, Flavor::Static, Install::Yes)?;
+    let sysroot = Sysroot::open(&model)?;
+    f(&model, &sysroot)
+}
+
+/// A fresh scratch directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let d = root().join("target/pysysroot/e2e").join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Kills the child when dropped, so a failing test never leaves a server behind.
+pub struct Server(pub Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until something listens on `port`.
+pub fn wait_for_port(port: u16) -> Result<()> {
+    for _ in 0..100 {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("nothing listens on 127.0.0.1:{port}")
+}
+
+/// Serves `dir` on 127.0.0.1 with python3's http.server; returns it and its base URL.
+pub fn serve(dir: &Path) -> Result<(Server, String)> {
+    let port = free_port();
+    let child = Command::new("python3")
+        .args(["-m", "http.server", "--bind", "127.0.0.1", "--directory"])
+        .arg(dir)
+        .arg(port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting python3 -m http.server")?;
+    let server = Server(child);
+    wait_for_port(port)?;
+    Ok((server, format!("http://127.0.0.1:{port}")))
+}

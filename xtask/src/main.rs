@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use xtask::commands::{self, *};
 use xtask::model::mirror::{MIRROR_ENV, Mirror};
 use xtask::model::{Layout, Settings};
+use xtask::util::store::Store;
 
 #[derive(Parser)]
 #[command(
@@ -38,6 +39,26 @@ struct Global {
     /// Where sysroots are built [default: sysroots/ in this repository].
     #[arg(long, global = true, env = "PYSYSROOT_SYSROOTS", value_name = "DIR")]
     sysroots_dir: Option<PathBuf>,
+    /// A binary cache to substitute sysroots from (repeatable, tried in order): file:///dir,
+    /// a directory, or http(s)://host/path.
+    #[arg(
+        long,
+        global = true,
+        env = "PYSYSROOT_BINARY_CACHE",
+        value_delimiter = ',',
+        value_name = "URL"
+    )]
+    binary_cache: Vec<String>,
+    /// A minisign public key (RWQ...) or key file whose signatures on substitutes are trusted
+    /// (repeatable); also read from ~/.config/pysysroot/trusted-keys.
+    #[arg(
+        long,
+        global = true,
+        env = "PYSYSROOT_TRUSTED_KEYS",
+        value_delimiter = ',',
+        value_name = "KEY"
+    )]
+    trusted_key: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -68,6 +89,8 @@ enum Command {
     /// Validate each built sysroot and its isolate, then pack one deterministic archive per
     /// target with SHA256SUMS (verify with `sha256sum -c SHA256SUMS`).
     Dist(dist::Args),
+    /// Make a key pair for signing substitutes in a binary cache (`dist --sign`).
+    Keygen(keygen::Args),
     /// Check reproducibility: build the sysroot twice from scratch without PGO (under
     /// target/pysysroot/reproduce, leaving sysroots/ alone), pack each, compare the archives.
     Reproduce(reproduce::Args),
@@ -121,6 +144,12 @@ fn settings(g: Global) -> Result<Settings> {
             .jobs
             .map(usize::from)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        binary_caches: g
+            .binary_cache
+            .iter()
+            .map(|c| Store::parse(c))
+            .collect::<Result<_>>()?,
+        trusted_keys: Settings::trusted_keys(&g.trusted_key, |v| std::env::var(v).ok())?,
     })
 }
 
@@ -134,6 +163,7 @@ fn dispatch(s: &Settings, command: Command) -> Result<i32> {
         Command::Run(a) => return run::run(s, &a),
         Command::Dist(a) => dist::run(s, &a)?,
         Command::Reproduce(a) => reproduce::run(s, &a)?,
+        Command::Keygen(a) => keygen::run(s, &a)?,
         Command::Fetch(a) => fetch::run(s, &a)?,
         Command::Provision(a) => provision::run(s, &a)?,
         Command::Doctor(a) => doctor::run(s, &a)?,

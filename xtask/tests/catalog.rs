@@ -44,6 +44,8 @@ fn settings(root: &Path) -> Settings {
         mirror: None,
         offline: true,
         jobs: 1,
+        binary_caches: Vec::new(),
+        trusted_keys: Vec::new(),
     }
 }
 
@@ -81,6 +83,7 @@ fn a_new_patch_release_is_one_new_file() {
         pgo: false,
         lto: true,
         force: false,
+        substitute: xtask::pipeline::Substitute::Never,
     };
     let (new_plan, old_plan) = (
         xtask::pipeline::plan(&new, &opts).unwrap(),

@@ -30,6 +30,12 @@ pub struct Args {
     /// Only say whether the sysroot is up to date (and print its cache key); change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Build even when a binary cache has a substitute.
+    #[arg(long, conflicts_with = "substitute_only")]
+    pub no_substitute: bool,
+    /// Take the sysroot from a binary cache or fail; never build.
+    #[arg(long)]
+    pub substitute_only: bool,
 }
 
 pub fn run(settings: &Settings, args: &Args) -> Result<()> {
@@ -51,6 +57,11 @@ pub fn run(settings: &Settings, args: &Args) -> Result<()> {
         pgo: !args.no_pgo,
         lto: !args.no_lto,
         force: args.force,
+        substitute: match (args.no_substitute, args.substitute_only) {
+            (true, _) => pipeline::Substitute::Never,
+            (_, true) => pipeline::Substitute::Only,
+            _ => pipeline::Substitute::Try,
+        },
     };
     if args.dry_run {
         let plan = pipeline::plan(&model, &opts)?;

@@ -7,6 +7,7 @@ pub mod doctor;
 pub mod env;
 pub mod fetch;
 pub mod isolate;
+pub mod keygen;
 pub mod list;
 pub mod provision;
 pub mod reproduce;
@@ -60,6 +61,7 @@ pub fn ensure_sysroot(model: &Model, pgo: bool) -> Result<Sysroot> {
         pgo,
         lto: true,
         force: false,
+        substitute: pipeline::Substitute::Try,
     };
     pipeline::build(model, &opts)
 }

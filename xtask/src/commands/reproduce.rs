@@ -38,6 +38,7 @@ pub fn run(settings: &Settings, args: &Args) -> Result<()> {
             pgo: false,
             lto: true,
             force: true,
+            substitute: pipeline::Substitute::Never,
         };
         pipeline::build(&model, &opts)?;
         let out = settings.layout.work.join("reproduce").join(name);
@@ -74,7 +75,7 @@ pub fn run(settings: &Settings, args: &Args) -> Result<()> {
 fn archive_digests(path: &Path) -> Result<BTreeMap<String, String>> {
     use std::io::Read;
     let mut out = BTreeMap::new();
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(fs::open(path)?));
+    let mut archive = tar::Archive::new(zstd::stream::read::Decoder::new(fs::open(path)?)?);
     for entry in archive.entries()? {
         let mut entry = entry?;
         let name = entry.path()?.display().to_string();

@@ -22,7 +22,7 @@ pub struct Args {
 }
 
 /// Debian packages the tests themselves use, beyond what the targets need.
-pub const TEST_APT: &[&str] = &["util-linux", "python3"];
+pub const TEST_APT: &[&str] = &["util-linux", "python3", "nginx"];
 
 /// What the end-to-end tests read: the targets to build and check, whether with PGO.
 pub const TARGETS_ENV: &str = "PYSYSROOT_TEST_TARGETS";

@@ -78,13 +78,52 @@ impl Layout {
 }
 
 /// The global options, resolved.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Settings {
     pub layout: Layout,
     pub mirror: Option<Mirror>,
     /// Use only the cache: never download.
     pub offline: bool,
     pub jobs: usize,
+    /// Binary caches a sysroot may be substituted from, in order.
+    pub binary_caches: Vec<crate::util::store::Store>,
+    /// Keys whose signatures on a substitute are trusted.
+    pub trusted_keys: Vec<minisign::PublicKey>,
+}
+
+impl Settings {
+    /// The keys from `--trusted-key`/`PYSYSROOT_TRUSTED_KEYS` (a key, a `.pub` file, or a file
+    /// of either, one per line) and from `trusted-keys` in the user's configuration directory.
+    pub fn trusted_keys(
+        specs: &[String],
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Vec<minisign::PublicKey>> {
+        let mut keys = Vec::new();
+        let config = env("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .or_else(|| {
+                env("HOME")
+                    .map(|h| PathBuf::from(h).join(".config"))
+                    .filter(|p| p.is_absolute())
+            })
+            .map(|d| d.join("pysysroot/trusted-keys"));
+        let mut lines: Vec<String> = specs.to_vec();
+        if let Some(file) = config.filter(|f| f.is_file()) {
+            lines.extend(fs::read_to_string(&file)?.lines().map(String::from));
+        }
+        for line in lines
+            .iter()
+            .map(|l| l.trim())
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            keys.push(
+                crate::util::sign::public_key(line)
+                    .with_context(|| format!("trusted key {line:?}"))?,
+            );
+        }
+        Ok(keys)
+    }
 }
 
 /// Every recipe, target and C library recipe of the repository, checked against each other.

@@ -17,6 +17,7 @@ pub mod packages;
 pub mod patch;
 pub mod publish;
 pub mod record;
+pub mod substitute;
 pub mod unpack;
 
 use crate::checks;
@@ -42,6 +43,17 @@ pub struct Options {
     pub lto: bool,
     /// Rebuild even when the published sysroot is up to date.
     pub force: bool,
+    pub substitute: Substitute,
+}
+
+/// Whether a sysroot may come from a binary cache instead of a build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Substitute {
+    /// Try the configured caches, build when none has a good substitute.
+    Try,
+    Never,
+    /// A substitute or an error: never build.
+    Only,
 }
 
 /// Everything a build reads, resolved and hashed before any work starts.
@@ -166,6 +178,7 @@ pub fn build(model: &Model, opts: &Options) -> Result<Sysroot> {
     if !opts.force {
         match up_to_date(&plan)? {
             Ok(s) => {
+                record::locate(&s)?;
                 progress::note(format!(
                     "{} is up to date (CPython {} for {}, {}, key {}); --force rebuilds",
                     s.root.display(),
@@ -178,6 +191,20 @@ pub fn build(model: &Model, opts: &Options) -> Result<Sysroot> {
             }
             Err(why) => progress::note(why),
         }
+    }
+    let configured = !model.settings.binary_caches.is_empty();
+    match opts.substitute {
+        Substitute::Never => {}
+        Substitute::Try if !configured => {}
+        Substitute::Try | Substitute::Only => match substitute::substitute(&plan, &slot) {
+            Ok(sysroot) => return Ok(sysroot),
+            Err(why) if opts.substitute == Substitute::Only => {
+                anyhow::bail!(
+                    "no usable substitute, and --substitute-only forbids building: {why:#}"
+                )
+            }
+            Err(why) => progress::note(format!("no usable substitute ({why:#}): building instead")),
+        },
     }
     run(&plan, &slot)?;
     Sysroot::open(model)

@@ -131,6 +131,18 @@ pub fn write(staging: &Path, final_dir: &Path, manifest: &Manifest, logs: &Path)
     Ok(())
 }
 
+/// Rewrites what names the sysroot's own place (the PyO3 configuration) when the sysroot
+/// was moved or unpacked elsewhere: it is derived from the manifest and the directory.
+pub fn locate(sysroot: &crate::model::sysroot::Sysroot) -> Result<()> {
+    let m = &sysroot.manifest;
+    let path = sysroot.root.join(&m.paths.pyo3_config);
+    let want = m.pyo3_config(&sysroot.root);
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(want.as_str()) {
+        fs::write_atomic(&path, want)?;
+    }
+    Ok(())
+}
+
 /// Files of a sysroot that are no part of its record: the record itself, what depends on
 /// where it lives, the logs, what `cargo xtask isolate` adds later, and `site-packages`,
 /// which belongs to whoever installs packages into it.

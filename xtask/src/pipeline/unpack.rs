@@ -68,7 +68,11 @@ fn open(archive: &Path) -> Result<Box<dyn Read>> {
     Ok(match magic {
         [0x1f, 0x8b, ..] => Box::new(flate2::read::GzDecoder::new(file)),
         [0xfd, b'7', b'z', b'X', b'Z', 0] => Box::new(liblzma::read::XzDecoder::new(file)),
-        _ => bail!("{} is neither a gzip nor an xz archive", archive.display()),
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => Box::new(zstd::stream::read::Decoder::with_buffer(file)?),
+        _ => bail!(
+            "{} is neither a gzip, an xz nor a zstd archive",
+            archive.display()
+        ),
     })
 }
 
@@ -342,7 +346,7 @@ mod tests {
         fs::write(&a, b"PK\x03\x04 not a tarball").unwrap();
         assert!(
             format!("{:#}", unpack(&a, &d.join("out")).unwrap_err())
-                .contains("neither a gzip nor an xz")
+                .contains("neither a gzip, an xz nor a zstd")
         );
     }
 }

@@ -9,5 +9,7 @@ pub mod hash;
 pub mod process;
 pub mod progress;
 pub mod shell;
+pub mod sign;
+pub mod store;
 pub mod template;
 pub mod wasm;

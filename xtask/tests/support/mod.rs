@@ -30,6 +30,13 @@ pub fn targets() -> Vec<String> {
         .collect()
 }
 
+/// The recipe this run builds (`PYSYSROOT_TEST_PYTHON`) [default: the default recipe].
+pub fn python() -> Option<String> {
+    std::env::var("PYSYSROOT_TEST_PYTHON")
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
 pub fn pgo() -> bool {
     std::env::var("PYSYSROOT_TEST_PGO").is_ok_and(|v| v == "1")
 }
@@ -62,6 +69,8 @@ pub fn settings() -> Settings {
             .ok()
             .and_then(|j| j.parse().ok())
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        binary_caches: Vec::new(),
+        trusted_keys: Vec::new(),
     }
 }
 
@@ -81,6 +90,11 @@ pub fn serial() -> MutexGuard<'static, ()> {
 
 /// `cargo xtask` with this run's mirror, cache and sysroots.
 pub fn xtask() -> Command {
+    xtask_in(&settings().layout.sysroots)
+}
+
+/// `cargo xtask` with this run's mirror and cache, and `sysroots` as its sysroots directory.
+pub fn xtask_in(sysroots: &Path) -> Command {
     let s = settings();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
     if let Some(m) = std::env::var_os("PYSYSROOT_MIRROR") {
@@ -89,7 +103,7 @@ pub fn xtask() -> Command {
     cmd.arg("--cache-dir")
         .arg(&s.layout.cache)
         .arg("--sysroots-dir")
-        .arg(&s.layout.sysroots)
+        .arg(sysroots)
         .arg(format!("-j{}", s.jobs));
     cmd
 }
@@ -118,6 +132,9 @@ pub fn build_args(target: &str) -> Vec<String> {
     if !pgo() {
         args.push("--no-pgo".into());
     }
+    if let Some(v) = python() {
+        args.extend(["--python".to_string(), v]);
+    }
     args
 }
 
@@ -131,7 +148,13 @@ pub fn with_sysroot<R>(
     let args = build_args(target);
     xtask_ok(&args.iter().map(String::as_str).collect::<Vec<_>>())?;
     let s = settings();
-    let model = catalog.resolve(&s, target, None, Flavor::Static, Install::Yes)?;
+    let model = catalog.resolve(
+        &s,
+        target,
+        python().as_deref(),
+        Flavor::Static,
+        Install::Yes,
+    )?;
     let sysroot = Sysroot::open(&model)?;
     f(&model, &sysroot)
 }
@@ -187,4 +210,104 @@ pub fn serve(dir: &Path) -> Result<(Server, String)> {
     let server = Server(child);
     wait_for_port(port)?;
     Ok((server, format!("http://127.0.0.1:{port}")))
+}
+
+/// nginx from Debian on a free port, serving `root` with GET and accepting PUT (its dav
+/// module), except under `/readonly/`, which refuses PUT with 403. Stopped when dropped.
+pub struct Nginx {
+    pub url: String,
+    pub root: PathBuf,
+    _server: Server,
+}
+
+pub fn nginx(dir: &Path) -> Result<Nginx> {
+    let port = free_port();
+    let root = dir.join("root");
+    for d in ["root/readonly", "tmp", "logs"] {
+        std::fs::create_dir_all(dir.join(d))?;
+    }
+    // Run as root the worker would be `nobody` and could not write into `root`.
+    let user = if unsafe { libc::geteuid() } == 0 {
+        "user root;"
+    } else {
+        ""
+    };
+    let conf = format!(
+        "{user}\ndaemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log;\n\
+         events {{ worker_connections 64; }}\n\
+         http {{\n  access_log off;\n  client_body_temp_path {d}/tmp;\n  proxy_temp_path {d}/tmp;\n\
+           fastcgi_temp_path {d}/tmp;\n  uwsgi_temp_path {d}/tmp;\n  scgi_temp_path {d}/tmp;\n\
+           server {{\n    listen 127.0.0.1:{port};\n    root {r};\n    client_max_body_size 0;\n\
+             location / {{ dav_methods PUT; create_full_put_path on; }}\n\
+             location /readonly/ {{ limit_except GET HEAD {{ deny all; }} }}\n  }}\n}}\n",
+        d = dir.display(),
+        r = root.display()
+    );
+    std::fs::write(dir.join("nginx.conf"), conf)?;
+    let child = Command::new("nginx")
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .arg("-e")
+        .arg(dir.join("logs/error.log"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("starting nginx (apt-get install nginx; cargo xtask test installs it)")?;
+    let server = Server(child);
+    wait_for_port(port)?;
+    Ok(Nginx {
+        url: format!("http://127.0.0.1:{port}/"),
+        root,
+        _server: server,
+    })
+}
+
+/// A plain HTTP server on 127.0.0.1 that serves files from a directory, but answers the first
+/// `failures` requests with 500: a cache that fails and then recovers.
+pub fn flaky_server(
+    dir: &Path,
+    failures: usize,
+) -> Result<(String, std::sync::Arc<std::sync::atomic::AtomicUsize>)> {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    let seen = std::sync::Arc::new(AtomicUsize::new(0));
+    let (dir, count) = (dir.to_path_buf(), seen.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            let _ = reader.read_line(&mut request);
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let path = request
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("/")
+                .trim_start_matches('/')
+                .to_string();
+            let mut stream = stream;
+            let (status, body) = match (n < failures, std::fs::read(dir.join(&path))) {
+                (true, _) => ("500 Internal Server Error", b"failing on purpose".to_vec()),
+                (false, Ok(b)) => ("200 OK", b),
+                (false, Err(_)) => ("404 Not Found", Vec::new()),
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream
+                .write_all(head.as_bytes())
+                .and_then(|()| stream.write_all(&body));
+        }
+    });
+    Ok((format!("http://127.0.0.1:{port}/"), seen))
 }

@@ -126,6 +126,12 @@ pub struct Optimizations {
 pub struct ProfileRun {
     /// The arguments the instrumented python ran.
     pub task: Vec<String>,
+    /// Everything the training set ran (the task, the bit-exact corpus...).
+    #[serde(default)]
+    pub training: Vec<String>,
+    /// Test extension modules built into the instrumented interpreter only, for the task.
+    #[serde(default)]
+    pub test_modules: Vec<String>,
     /// Its exit status: non-zero means some profile tests failed, which is logged, not fatal.
     pub exit_status: i32,
     /// Profile data files written by the run (`.gcda`); the build refuses to continue with none.

@@ -82,6 +82,7 @@ fn a_new_patch_release_is_one_new_file() {
     let opts = xtask::pipeline::Options {
         pgo: false,
         lto: true,
+        bolt: false,
         force: false,
         substitute: xtask::pipeline::Substitute::Never,
     };

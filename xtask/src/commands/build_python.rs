@@ -18,12 +18,15 @@ pub struct Args {
     /// PIE executables. shared: libpython.so, for comparisons.
     #[arg(long, value_enum, default_value = "static")]
     pub flavor: FlavorArg,
-    /// Skip profile-guided optimisation (much faster to build; for CI and development).
+    /// Skip profile-guided optimisation, PGO and BOLT (much faster to build; for CI and development).
     #[arg(long)]
     pub no_pgo: bool,
     /// Skip link-time optimisation.
     #[arg(long)]
     pub no_lto: bool,
+    /// Skip BOLT (which runs after PGO, where the target has it).
+    #[arg(long)]
+    pub no_bolt: bool,
     /// Rebuild even if the sysroot is up to date.
     #[arg(long)]
     pub force: bool,
@@ -56,6 +59,7 @@ pub fn run(settings: &Settings, args: &Args) -> Result<()> {
     let opts = pipeline::Options {
         pgo: !args.no_pgo,
         lto: !args.no_lto,
+        bolt: !args.no_bolt,
         force: args.force,
         substitute: match (args.no_substitute, args.substitute_only) {
             (true, _) => pipeline::Substitute::Never,

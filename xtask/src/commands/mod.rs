@@ -60,6 +60,7 @@ pub fn ensure_sysroot(model: &Model, pgo: bool) -> Result<Sysroot> {
     let opts = pipeline::Options {
         pgo,
         lto: true,
+        bolt: true,
         force: false,
         substitute: pipeline::Substitute::Try,
     };

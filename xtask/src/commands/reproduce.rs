@@ -37,6 +37,7 @@ pub fn run(settings: &Settings, args: &Args) -> Result<()> {
         let opts = pipeline::Options {
             pgo: false,
             lto: true,
+            bolt: true,
             force: true,
             substitute: pipeline::Substitute::Never,
         };

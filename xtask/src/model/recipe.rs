@@ -85,6 +85,10 @@ pub struct Pgo {
     /// What the task prints once it has run to the end, passed or not (regrtest's summary).
     /// A failing task without it crashed early, and its profile would cover start-up only.
     pub completed: String,
+    /// Test extension modules (as `Modules/Setup.stdlib` defines them) the task needs, built
+    /// into the instrumented interpreter only: the optimised build never has them.
+    #[serde(default)]
+    pub test_modules: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

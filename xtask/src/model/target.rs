@@ -37,6 +37,9 @@ pub struct Target {
     pub toolchain_chosen_by: Option<(String, String)>,
     #[serde(default)]
     pub optimize: Optimize,
+    /// How LLVM BOLT is run, when `optimize.bolt` is on.
+    #[serde(default)]
+    pub bolt: Option<BoltConfig>,
     #[serde(default)]
     pub configure: Configure,
     /// C libraries built for this target from `recipes/deps/<name>.toml`, in build order.
@@ -228,6 +231,26 @@ fn yes() -> bool {
     true
 }
 
+/// LLVM BOLT's programs and flags for this target.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoltConfig {
+    /// `llvm-bolt`, by a path from which it finds its instrumentation runtime.
+    pub llvm_bolt: String,
+    pub merge_fdata: String,
+    /// Added to CPython's `CFLAGS` (and the LTO object's link) for a build BOLT will rewrite.
+    #[serde(default)]
+    pub cflags: Vec<String>,
+    /// Added when linking an executable BOLT will rewrite (relocations kept).
+    #[serde(default)]
+    pub ldflags: Vec<String>,
+    /// For instrumenting, beyond `-instrument` and where the profiles go.
+    #[serde(default)]
+    pub instrument: Vec<String>,
+    /// For rewriting with the profile.
+    pub apply: Vec<String>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Configure {
@@ -398,6 +421,9 @@ impl Target {
         }
         for dep in &self.deps {
             crate::model::check_name(dep, "C library")?;
+        }
+        if self.optimize.bolt && self.bolt.is_none() {
+            bail!("[optimize] bolt = true needs a [bolt] table: the programs and flags");
         }
         match (
             self.platform,

@@ -6,16 +6,17 @@
 //! the instrumented interpreter under the target's runner (qemu), which CPython's Makefile
 //! cannot do; and each stage gets its own log.
 
+use crate::checks::Interp;
 use crate::model::Model;
 pub use crate::model::sysroot::PREFIX;
 use crate::pipeline::clibs::Built;
+use crate::pipeline::training::TrainingSet;
 use crate::util::template::{self, Vars};
-use crate::util::{fs, process, progress};
+use crate::util::{fs, process};
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
 use sysroot_manifest::{Flavor, ProfileRun};
 
 /// One CPython build tree and what it is built with.
@@ -23,6 +24,8 @@ pub struct Build<'a> {
     pub model: &'a Model<'a>,
     pub pgo: bool,
     pub lto: bool,
+    /// BOLT will rewrite the executables: they keep their relocations.
+    pub bolt: Option<&'a crate::model::target::BoltConfig>,
     pub src: PathBuf,
     pub dir: PathBuf,
     pub logs: PathBuf,
@@ -58,7 +61,7 @@ impl Build<'_> {
         fs::create_dir_all(&self.dir)?;
         let args = self.configure_args()?;
         let env = self.configure_env()?;
-        self.write_setup_local()?;
+        self.write_setup_local(&[])?;
         let mut cmd = Command::new("sh");
         cmd.arg(self.src.join("configure"))
             .args(&args)
@@ -107,9 +110,25 @@ impl Build<'_> {
         env.insert("CC".into(), self.cc.join(" "));
         env.insert("AR".into(), self.ar.join(" "));
         env.insert("RANLIB".into(), self.ranlib.join(" "));
-        env.insert("CFLAGS".into(), flags.cflags.join(" "));
+        let bolt_cflags = self.bolt.map(|b| b.cflags.as_slice()).unwrap_or_default();
+        let bolt_ldflags = self.bolt.map(|b| b.ldflags.as_slice()).unwrap_or_default();
+        env.insert(
+            "CFLAGS".into(),
+            flags
+                .cflags
+                .iter()
+                .chain(bolt_cflags)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
         let mut cppflags = Vec::new();
-        let mut ldflags: Vec<String> = flags.ldflags.iter().map(|f| for_makefile(f)).collect();
+        let mut ldflags: Vec<String> = flags
+            .ldflags
+            .iter()
+            .chain(bolt_ldflags)
+            .map(|f| for_makefile(f))
+            .collect();
         let mut pkgconfig = Vec::new();
         for lib in self.libs {
             cppflags.push(format!("-I{}", lib.prefix.join("include").display()));
@@ -157,9 +176,10 @@ impl Build<'_> {
         Ok(())
     }
 
-    /// `Modules/Setup.local`: the recipe's extra static modules, and every absent module under
+    /// `Modules/Setup.local`: the recipe's extra static modules (and, for the instrumented
+    /// stage only, the test modules the profile task needs), then every absent module under
     /// `*disabled*`, which also stops 3.11's setup.py from building it from host libraries.
-    fn write_setup_local(&self) -> Result<()> {
+    fn write_setup_local(&self, test_modules: &[String]) -> Result<()> {
         let mut text = String::from("# Written by xtask from the recipe.\n*static*\n");
         let vars: Vars = self
             .libs
@@ -170,6 +190,10 @@ impl Build<'_> {
             text.push_str(&template::expand_str(line, &vars)?);
             text.push('\n');
         }
+        for line in test_modules {
+            text.push_str(line);
+            text.push('\n');
+        }
         text.push_str("*disabled*\n");
         for module in self.model.recipe.absent_for(&self.model.target.name).keys() {
             text.push_str(module);
@@ -177,6 +201,26 @@ impl Build<'_> {
         }
         fs::create_dir_all(&self.dir.join("Modules"))?;
         fs::write(&self.dir.join("Modules/Setup.local"), text)
+    }
+
+    /// The definitions of the recipe's PGO test modules, from the `Modules/Setup.stdlib`
+    /// configure wrote (where `--disable-test-modules` left them commented out).
+    fn test_module_lines(&self) -> Result<Vec<String>> {
+        let stdlib = fs::read_to_string(&self.dir.join("Modules/Setup.stdlib"))?;
+        self.model
+            .recipe
+            .pgo
+            .test_modules
+            .iter()
+            .map(|m| {
+                stdlib
+                    .lines()
+                    .map(|l| l.trim_start_matches('#').trim())
+                    .find(|l| l.split_whitespace().next() == Some(m.as_str()))
+                    .map(String::from)
+                    .with_context(|| format!("Modules/Setup.stdlib defines no test module {m} (the recipe's [pgo] test_modules)"))
+            })
+            .collect()
     }
 
     fn make(&self, step: &str, log: &str, targets: &[&str]) -> Result<()> {
@@ -195,13 +239,17 @@ impl Build<'_> {
             self.make("build", "2-build", &[])?;
             return Ok(None);
         }
+        let test_modules = self.test_module_lines()?;
+        self.write_setup_local(&test_modules)?;
         self.make(
             "PGO 1/3: instrumented build",
             "2-build-instrumented",
             &["profile-gen-stamp"],
         )?;
         let profile = self.run_profile_task()?;
-        // What `profile-run-stamp` does after the task, minus the task itself.
+        // What `profile-run-stamp` does after the task, minus the task itself; the test
+        // modules leave Setup.local, so the optimised libpython never has them.
+        self.write_setup_local(&[])?;
         let mut clean = Command::new("make");
         clean.arg("clean-retain-profile").current_dir(&self.dir);
         scrub_env(&mut clean, &self.epoch);
@@ -223,60 +271,54 @@ impl Build<'_> {
                 self.log("5-build-optimized").display()
             );
         }
-        Ok(Some(profile))
+        Ok(Some(ProfileRun {
+            test_modules: self.model.recipe.pgo.test_modules.clone(),
+            ..profile
+        }))
     }
 
+    /// The training set, run by the instrumented interpreter in the build tree.
     fn run_profile_task(&self) -> Result<ProfileRun> {
-        let runshared = make_var(&self.dir, "RUNSHARED")?;
-        let python = self.dir.join(make_var(&self.dir, "BUILDPYTHON")?);
-        let mut argv: Vec<String> = self.model.runner.command().to_vec();
-        argv.push(python.display().to_string());
-        argv.extend(self.model.recipe.pgo.task.iter().cloned());
-        let mut cmd = Command::new(&argv[0]);
-        cmd.args(&argv[1..]).current_dir(&self.dir);
-        scrub_env(&mut cmd, &self.epoch);
-        for assignment in runshared.split_whitespace() {
+        let mut env = vec![("SOURCE_DATE_EPOCH".to_string(), self.epoch.clone())];
+        for assignment in make_var(&self.dir, "RUNSHARED")?.split_whitespace() {
             if let Some((k, v)) = assignment.split_once('=') {
-                cmd.env(k, v);
+                env.push((k.to_string(), v.to_string()));
             }
         }
-        let start = Instant::now();
-        let log = self.log("3-profile-task");
-        let status = process::run_logged_status("PGO 2/3: profile task", &mut cmd, &log)?;
-        profile_outcome(
-            &self.dir,
-            &self.model.recipe.pgo,
-            status.code().unwrap_or(-1),
-            start.elapsed().as_secs_f64(),
-            &log,
-        )
+        let python = self.dir.join(make_var(&self.dir, "BUILDPYTHON")?);
+        let training = TrainingSet {
+            pgo: &self.model.recipe.pgo,
+            corpus: self.model.layout().corpus_dir(),
+            builtin: self.model.recipe.builtin_for(&self.model.target.name),
+            target: self.model.target.name.clone(),
+            cwd: self.dir.clone(),
+            env,
+            log: self.log("3-profile-task"),
+        };
+        let run = training.run(&Interp::new(&self.model.runner, &python))?;
+        let profile_files = count_profiles(&self.dir);
+        if profile_files == 0 {
+            bail!(
+                "the profile task (exit status {}) wrote no profile data; see {}. Without a \
+                 profile the optimised build would silently be unoptimised, so the build stops here",
+                run.exit_status,
+                training.log.display()
+            );
+        }
+        Ok(ProfileRun {
+            task: self.model.recipe.pgo.task.clone(),
+            training: run.ran,
+            test_modules: Vec::new(),
+            exit_status: run.exit_status,
+            profile_files,
+            seconds: run.seconds,
+        })
     }
 }
 
-/// Judges a finished profile run: profile data is required, a clean exit is not.
-///
-/// A flaky test (test_generators did it here) fails the task yet leaves a perfectly good
-/// profile; throwing away the build for it would be wrong, so the failure is logged and
-/// recorded in the manifest instead. But a task that crashed before running its workload
-/// (no completion marker in its log), or that wrote no profile data, would silently produce an
-/// unoptimised build: that stops the build.
-fn profile_outcome(
-    dir: &Path,
-    pgo: &crate::model::recipe::Pgo,
-    exit_status: i32,
-    seconds: f64,
-    log: &Path,
-) -> Result<ProfileRun> {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    if exit_status != 0 && !text.contains(&pgo.completed) {
-        bail!(
-            "the profile task failed (exit status {exit_status}) without running to the end (no {:?} in \
-             its log), so its profile would cover start-up only; see {}",
-            pgo.completed,
-            log.display()
-        );
-    }
-    let profile_files = walkdir::WalkDir::new(dir)
+/// Profile data files in a build tree (`.gcda`, `.profraw`).
+fn count_profiles(dir: &Path) -> usize {
+    walkdir::WalkDir::new(dir)
         .into_iter()
         .filter_map(|e| e.ok())
         .filter(|e| {
@@ -284,34 +326,7 @@ fn profile_outcome(
                 .extension()
                 .is_some_and(|x| x == "gcda" || x == "profraw")
         })
-        .count();
-    if profile_files == 0 {
-        bail!(
-            "the profile task (exit status {exit_status}) wrote no profile data; see {}. Without a \
-             profile the optimised build would silently be unoptimised, so the build stops here",
-            log.display()
-        );
-    }
-    if exit_status != 0 {
-        let failed = text
-            .lines()
-            .filter(|l| l.contains("failed") || l.contains("FAILED"))
-            .map(str::trim)
-            .take(5)
-            .collect::<Vec<_>>()
-            .join("; ");
-        progress::warn(format!(
-            "the profile task exited with {exit_status} ({failed}); continuing with the \
-             {profile_files} profile files it wrote. Details: {}",
-            log.display()
-        ));
-    }
-    Ok(ProfileRun {
-        task: pgo.task.clone(),
-        exit_status,
-        profile_files,
-        seconds,
-    })
+        .count()
 }
 
 /// A flag as it must be written into LDFLAGS, which configure's own link tests use as is and
@@ -420,36 +435,5 @@ mod tests {
         // configure's link tests use the value unexpanded: one word, not a quoted file name.
         assert!(!for_makefile(flag).contains(['\'', '"', ' ']));
         assert_eq!(for_makefile("-no-pie"), "-no-pie");
-    }
-
-    #[test]
-    fn a_failing_profile_task_with_data_continues_and_one_without_stops() {
-        let dir = std::env::temp_dir().join(format!("xtask-profile-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("Objects")).unwrap();
-        let log = dir.join("profile.log");
-        let pgo = crate::model::recipe::Pgo {
-            task: vec!["-m".into(), "test".into(), "--pgo".into()],
-            completed: "Total duration:".into(),
-        };
-        let finished = "0:05:01 load avg: 1.9 [12/44/1] test_generators failed (1 failure)\n\nTotal duration: 5 min 40 sec\n";
-        std::fs::write(&log, finished).unwrap();
-        let err = profile_outcome(&dir, &pgo, 0, 1.0, &log)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("wrote no profile data"), "{err}");
-
-        // A test failed, but the task ran to the end and wrote its profile: carry on.
-        std::fs::write(dir.join("Objects/longobject.gcda"), b"gcda").unwrap();
-        let run = profile_outcome(&dir, &pgo, 2, 1.0, &log).unwrap();
-        assert_eq!((run.exit_status, run.profile_files), (2, 1));
-
-        // It crashed at start-up (a missing module): the start-up profile must not be used.
-        std::fs::write(&log, "ModuleNotFoundError: No module named 'math'\n").unwrap();
-        let err = profile_outcome(&dir, &pgo, 1, 1.0, &log)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("without running to the end"), "{err}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

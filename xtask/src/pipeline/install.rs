@@ -188,6 +188,7 @@ fn lto_object(b: &Build, library: &Path, archive: &Path) -> Result<()> {
         .args(["-r", "-nostdlib"])
         .args(lto_flags.split_whitespace())
         .args(flavor.cflags.iter())
+        .args(b.bolt.iter().flat_map(|c| &c.cflags))
         .arg(format!("-flinker-output={output}"))
         .arg("-o")
         .arg(&object)

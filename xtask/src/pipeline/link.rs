@@ -137,7 +137,15 @@ fn linker_script(work: &Path, target: &str, command: &[String]) -> Result<PathBu
 /// with a target directory of its own per sysroot (PyO3's configuration differs per sysroot,
 /// so sharing one would rebuild everything at every switch).
 pub fn cargo(model: &Model, sysroot: &Sysroot, args: &[&str]) -> Result<Command> {
-    let embedding = Embedding::new(model, sysroot)?;
+    let mut embedding = Embedding::new(model, sysroot)?;
+    // An isolate BOLT will rewrite keeps its relocations, as python3 was linked.
+    if let Some(config) = bolted(model, sysroot) {
+        for f in &config.ldflags {
+            embedding
+                .rustflags
+                .extend(["-C".to_string(), format!("link-arg={f}")]);
+        }
+    }
     let dir = target_dir(model, sysroot);
     fs::create_dir_all(&dir)?;
     let config = dir.join("pysysroot.toml");
@@ -156,6 +164,50 @@ pub fn cargo(model: &Model, sysroot: &Sysroot, args: &[&str]) -> Result<Command>
         .current_dir(&model.layout().root)
         .env("CARGO_TARGET_DIR", &dir);
     Ok(cmd)
+}
+
+/// BOLT's configuration when the sysroot's python3 was rewritten by it: the isolate is too.
+fn bolted<'m>(model: &'m Model, sysroot: &Sysroot) -> Option<&'m crate::model::target::BoltConfig> {
+    sysroot
+        .manifest
+        .build
+        .optimizations
+        .bolt
+        .as_ref()
+        .and(model.target.bolt.as_ref())
+}
+
+/// The isolate rewritten by BOLT with the same training set as python3 (a profile for this
+/// very binary is reused); its pre-BOLT copy goes beside python3's.
+fn bolt_isolate(
+    model: &Model,
+    sysroot: &Sysroot,
+    config: &crate::model::target::BoltConfig,
+    exe: &Path,
+) -> Result<()> {
+    let work = model
+        .layout()
+        .work
+        .join("isolate-bolt")
+        .join(&model.target.name);
+    let scratch = work.join("training");
+    fs::create_dir_all(&scratch)?;
+    let training = super::training::TrainingSet {
+        pgo: &model.recipe.pgo,
+        corpus: model.layout().corpus_dir(),
+        builtin: sysroot.manifest.modules.builtin.clone(),
+        target: model.target.name.clone(),
+        cwd: scratch,
+        env: Vec::new(),
+        log: work.join("training.log"),
+    };
+    let keep = sysroot
+        .root
+        .join(super::bolt::KEPT)
+        .join(exe.file_name().unwrap_or_default());
+    let interp = |e: &Path| crate::checks::Interp::new(&model.runner, e);
+    super::bolt::optimize(config, exe, &keep, interp, &training, &work)?;
+    Ok(())
 }
 
 fn target_dir(model: &Model, sysroot: &Sysroot) -> PathBuf {
@@ -183,6 +235,9 @@ pub fn isolate(model: &Model, sysroot: &Sysroot, requirements: Option<&Path>) ->
         .join(&name);
     let exe = sysroot.isolate(model);
     fs::copy_file(&built, &exe)?;
+    if let Some(config) = bolted(model, sysroot) {
+        bolt_isolate(model, sysroot, config, &exe)?;
+    }
     let dist = sysroot.root.join("dist");
     fs::remove_dir_all(&dist)?;
     fs::create_dir_all(&dist)?;

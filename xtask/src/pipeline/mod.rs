@@ -7,6 +7,7 @@
 //! Everything before publish happens in scratch space; the sysroot directory only ever changes
 //! by one atomic swap, and only after verification passed.
 
+pub mod bolt;
 pub mod build_python;
 pub mod clibs;
 pub mod compile;
@@ -18,6 +19,7 @@ pub mod patch;
 pub mod publish;
 pub mod record;
 pub mod substitute;
+pub mod training;
 pub mod unpack;
 
 use crate::checks;
@@ -39,8 +41,11 @@ pub const LAYOUT_VERSION: u32 = 2;
 /// What the user asked for.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
+    /// Profile-guided optimisation: PGO, and BOLT after it where the target has BOLT.
     pub pgo: bool,
     pub lto: bool,
+    /// BOLT, when PGO is on (`--no-bolt` turns it off alone).
+    pub bolt: bool,
     /// Rebuild even when the published sysroot is up to date.
     pub force: bool,
     pub substitute: Substitute,
@@ -62,6 +67,10 @@ pub struct Plan<'m> {
     /// What will be applied: what was asked for and what the target can do.
     pub pgo: bool,
     pub lto: bool,
+    /// BOLT's programs and flags, when BOLT will run.
+    pub bolt: Option<&'m crate::model::target::BoltConfig>,
+    /// Why an optimisation that was asked for will not be applied, for the manifest.
+    pub skipped: Vec<String>,
     pub inputs: Vec<Input>,
     pub key: String,
     sources: Sources,
@@ -77,10 +86,13 @@ pub fn plan<'m>(model: &'m Model<'m>, opts: &Options) -> Result<Plan<'m>> {
         ));
     }
     let sources = Sources::resolve(&model.layout().libraries_dir(), model.settings.offline)?;
+    let (bolt, skipped) = bolt_plan(model, opts);
     let mut plan = Plan {
         model,
         pgo: opts.pgo && target.optimize.pgo,
         lto: opts.lto && target.optimize.lto,
+        bolt,
+        skipped,
         inputs: Vec::new(),
         key: String::new(),
         sources,
@@ -88,6 +100,32 @@ pub fn plan<'m>(model: &'m Model<'m>, opts: &Options) -> Result<Plan<'m>> {
     plan.inputs = inputs(&plan)?;
     plan.key = cache_key(&plan);
     Ok(plan)
+}
+
+/// BOLT runs after PGO, on the static (non-PIE) flavor of a target that has it, when its
+/// program is installed; otherwise the reason goes into the manifest.
+fn bolt_plan<'m>(
+    model: &'m Model<'m>,
+    opts: &Options,
+) -> (Option<&'m crate::model::target::BoltConfig>, Vec<String>) {
+    let target = model.target;
+    let (Some(config), true, true, true) =
+        (&target.bolt, target.optimize.bolt, opts.pgo, opts.bolt)
+    else {
+        return (None, Vec::new());
+    };
+    if model.flavor != sysroot_manifest::Flavor::Static {
+        let why = "BOLT: applied to the static (non-PIE) flavor only; a PIE needs its computed-goto functions skipped";
+        return (None, vec![why.to_string()]);
+    }
+    match bolt::version(config) {
+        Ok(_) => (Some(config), Vec::new()),
+        Err(e) => {
+            let why = format!("BOLT: {e:#}");
+            progress::note(&why);
+            (None, vec![why])
+        }
+    }
 }
 
 /// Every input with its digest: the source, the patches, the C library recipes and crates,
@@ -131,6 +169,14 @@ fn inputs(plan: &Plan) -> Result<Vec<Input>> {
     for (tool, version) in m.tools.versions(m.target)? {
         out.push(input("toolchain", tool, sha256_bytes(version.as_bytes())));
     }
+    if let Some(config) = plan.bolt {
+        let version = bolt::version(config)?;
+        out.push(input(
+            "toolchain",
+            "llvm-bolt".into(),
+            sha256_bytes(version.as_bytes()),
+        ));
+    }
     Ok(out)
 }
 
@@ -139,10 +185,11 @@ fn inputs(plan: &Plan) -> Result<Vec<Input>> {
 fn cache_key(plan: &Plan) -> String {
     let m = plan.model;
     let mut text = format!(
-        "layout {LAYOUT_VERSION}\nflavor {}\npgo {}\nlto {}\ntarget {}\nrecipe {}\n",
+        "layout {LAYOUT_VERSION}\nflavor {}\npgo {}\nlto {}\nbolt {}\ntarget {}\nrecipe {}\n",
         m.flavor,
         plan.pgo,
         plan.lto,
+        plan.bolt.is_some(),
         m.target.identity_for(m.flavor),
         m.recipe.identity_for(&m.target.name)
     );
@@ -271,6 +318,7 @@ fn run(plan: &Plan, slot: &publish::Slot) -> Result<()> {
         model: m,
         pgo: plan.pgo,
         lto: plan.lto,
+        bolt: plan.bolt,
         epoch: unpack::source_date_epoch(&src),
         src,
         dir: work.join("build"),
@@ -286,6 +334,10 @@ fn run(plan: &Plan, slot: &publish::Slot) -> Result<()> {
 
     let staging = slot.staging()?;
     let link = record::assemble(&b, &staging)?;
+    let bolted = plan
+        .bolt
+        .map(|config| bolt::python3(m, config, &b, &staging, &work))
+        .transpose()?;
     progress::note("verifying the staged sysroot");
     let verified = checks::sysroot::verify(m, &staging, &link, &work)?;
     let manifest = record::manifest(
@@ -296,6 +348,7 @@ fn run(plan: &Plan, slot: &publish::Slot) -> Result<()> {
             source,
             configured,
             profile,
+            bolt: bolted,
             link,
             verified,
             seconds: started.elapsed().as_secs_f64().round(),

@@ -36,6 +36,7 @@ pub struct Outcome {
     pub source: Source,
     pub configured: Configured,
     pub profile: Option<ProfileRun>,
+    pub bolt: Option<sysroot_manifest::Bolt>,
     pub link: Link,
     pub verified: Verified,
     pub seconds: f64,
@@ -72,7 +73,9 @@ pub fn manifest(plan: &Plan, b: &Build, staging: &Path, o: Outcome) -> Result<Ma
             optimizations: sysroot_manifest::Optimizations {
                 pgo: o.profile,
                 lto: plan.lto,
-                ..Default::default()
+                bolt: o.bolt,
+                skipped: plan.skipped.clone(),
+                march: None,
             },
             configure_args: o.configured.args.iter().map(|a| portable(a)).collect(),
             configure_env: o

@@ -49,9 +49,10 @@ fn no_function_is_longer_than_100_lines() {
             let indent = &line[..line.len() - trimmed.len()];
             let close = format!("{indent}}}");
             if let Some(end) = lines[i + 1..].iter().position(|l| *l == close)
-                && end + 2 > 100 {
-                    long.push(format!("{}:{} ({} lines)", path.display(), i + 1, end + 2));
-                }
+                && end + 2 > 100
+            {
+                long.push(format!("{}:{} ({} lines)", path.display(), i + 1, end + 2));
+            }
         }
     }
     assert!(long.is_empty(), "functions over 100 lines: {long:#?}");

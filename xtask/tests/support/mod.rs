@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod http;
+
 use anyhow::{Context, Result, bail};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};

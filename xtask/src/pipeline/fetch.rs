@@ -1035,49 +1035,14 @@ mod tests {
         assert!(server.requests().is_empty());
     }
 
-    /// Mounts a tmpfs for a test and unmounts it when dropped.
-    struct Tmpfs(PathBuf);
-
-    impl Tmpfs {
-        fn mount(dir: &Path, options: &str) -> Tmpfs {
-            fs::create_dir_all(dir).unwrap();
-            let ok = std::process::Command::new("mount")
-                .args(["-t", "tmpfs", "-o", options, "tmpfs"])
-                .arg(dir)
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(
-                ok,
-                "mounting a tmpfs on {} failed although we are root",
-                dir.display()
-            );
-            Tmpfs(dir.to_path_buf())
-        }
-
-        fn remount(&self, options: &str) {
-            let ok = std::process::Command::new("mount")
-                .args(["-o", &format!("remount,{options}")])
-                .arg(&self.0)
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(ok, "remounting {}", self.0.display());
-        }
-    }
-
-    impl Drop for Tmpfs {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("umount").arg(&self.0).status();
-        }
-    }
-
     /// Issue 21, item 1: a copy from a read-only `file://` mirror into a full cache, as an
     /// unprivileged user: the failed copy leaves no read-only `.part` behind, and once there is
     /// room the next run succeeds. Needs root to mount a tmpfs (CI runs as root).
     #[test]
     fn a_failed_copy_from_a_read_only_mirror_never_blocks_the_cache() {
+        use crate::util::testing::{Tmpfs, is_root};
         use std::os::unix::fs::PermissionsExt;
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
+        if !is_root() {
             eprintln!("skipped: mounting a tmpfs and switching users needs root");
             return;
         }

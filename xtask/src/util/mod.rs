@@ -10,4 +10,6 @@ pub mod process;
 pub mod progress;
 pub mod shell;
 pub mod template;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod wasm;

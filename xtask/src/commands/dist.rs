@@ -197,7 +197,8 @@ fn pack(s: &Sysroot, report: &Report, path: &Path, epoch: u64) -> Result<()> {
             continue;
         }
         let name = format!("{top}/{r}");
-        let meta = std::fs::symlink_metadata(entry.path())?;
+        let meta = std::fs::symlink_metadata(entry.path())
+            .map_err(|e| fs::io_error(e, "reading", entry.path()))?;
         if meta.is_dir() {
             tar.append_data(
                 &mut header(0, 0o755, tar::EntryType::Directory),
@@ -208,7 +209,8 @@ fn pack(s: &Sysroot, report: &Report, path: &Path, epoch: u64) -> Result<()> {
             tar.append_link(
                 &mut header(0, 0o777, tar::EntryType::Symlink),
                 &name,
-                std::fs::read_link(entry.path())?,
+                std::fs::read_link(entry.path())
+                    .map_err(|e| fs::io_error(e, "reading link", entry.path()))?,
             )?;
         } else {
             use std::os::unix::fs::PermissionsExt;

@@ -36,10 +36,7 @@ pub fn make_install(b: &Build, staging: &Path) -> Result<()> {
         );
     }
     let installed = staging.join(PREFIX.trim_start_matches('/'));
-    for entry in
-        std::fs::read_dir(&installed).map_err(|e| fs::io_error(e, "listing", &installed))?
-    {
-        let entry = entry?;
+    for entry in fs::read_dir(&installed)? {
         fs::rename(&entry.path(), &staging.join(entry.file_name()))?;
     }
     std::fs::remove_dir(&installed).map_err(|e| fs::io_error(e, "removing", &installed))?;
@@ -57,8 +54,8 @@ pub fn make_install(b: &Build, staging: &Path) -> Result<()> {
 /// path (python-build-standalone's shell-and-Python polyglot), so they work wherever the
 /// sysroot is.
 fn relocatable_scripts(bin: &Path, python: &str) -> Result<()> {
-    for entry in std::fs::read_dir(bin).map_err(|e| fs::io_error(e, "listing", bin))? {
-        let path = entry?.path();
+    for entry in fs::read_dir(bin)? {
+        let path = entry.path();
         if !path.is_file() || path.is_symlink() {
             continue;
         }

@@ -526,6 +526,31 @@ mod tests {
         assert_eq!(fs::read_to_string(d.join("out/a/b/up")).unwrap(), "deep");
     }
 
+    /// Issue 21, item 6: a scratch directory that cannot be written is named, with the way
+    /// out (as root: a read-only tmpfs; otherwise a directory without write permission).
+    #[test]
+    fn a_read_only_scratch_directory_is_named() {
+        use crate::util::testing::{Tmpfs, is_root};
+        use std::os::unix::fs::PermissionsExt;
+        let d = tmp("read-only");
+        let a = archive(&d, &[("P-1/a", F, "x")]);
+        let scratch = d.join("work");
+        let mount = is_root().then(|| Tmpfs::mount(&scratch, "ro,size=1m"));
+        if mount.is_none() {
+            fs::create_dir_all(&scratch).unwrap();
+            fs::set_permissions(&scratch, fs::Permissions::from_mode(0o555)).unwrap();
+        }
+        let err = format!("{:#}", unpack(&a, &scratch.join("src")).unwrap_err());
+        assert!(err.contains(&scratch.display().to_string()), "{err}");
+        assert!(
+            err.contains("read-only file system: point") || err.contains("check the permissions"),
+            "{err}"
+        );
+        drop(mount);
+        fs::set_permissions(&scratch, fs::Permissions::from_mode(0o755)).unwrap();
+        fs::remove_dir_all(&d).unwrap();
+    }
+
     #[test]
     fn refuses_a_truncated_or_foreign_file() {
         let d = tmp("broken");

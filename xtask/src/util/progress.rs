@@ -4,7 +4,6 @@
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
-use std::fs::File;
 use std::io::{IsTerminal, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -135,11 +134,12 @@ pub fn last_line(path: &Path) -> Result<String> {
 }
 
 fn read_end(path: &Path, max: u64) -> Result<String> {
-    let mut f = File::open(path)?;
-    let len = f.metadata()?.len();
-    f.seek(SeekFrom::Start(len.saturating_sub(max)))?;
+    let mut f = crate::util::fs::open(path)?;
     let mut buf = Vec::new();
-    f.read_to_end(&mut buf)?;
+    f.metadata()
+        .and_then(|m| f.seek(SeekFrom::Start(m.len().saturating_sub(max))))
+        .and_then(|_| f.read_to_end(&mut buf))
+        .map_err(|e| crate::util::fs::io_error(e, "reading", path))?;
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 

@@ -58,7 +58,11 @@ pub fn run(settings: &Settings, args: &Args) -> Result<()> {
             .collect::<Result<Vec<_>>>()?
     };
     if models.is_empty() {
-        bail!("no sysroot is built: run cargo xtask build-python first");
+        bail!(
+            "no sysroot is built in {}: run cargo xtask build-python first (or pass the \
+             --sysroots-dir they were built in)",
+            settings.layout.sysroots.display()
+        );
     }
     pack_all(&models, &out).map(|_| ())
 }

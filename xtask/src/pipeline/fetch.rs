@@ -237,9 +237,12 @@ impl Fetcher {
             }
         }
         let e = last.expect("at least one attempt");
+        let next = match &self.mirror {
+            Some(m) => format!("check that the mirror {m} is up, or use another"),
+            None => "if the server is unreachable from here, use a mirror".to_string(),
+        };
         Err(Failure::Fatal(anyhow!(
-            "{e:#}\n  downloading {shown} failed {ATTEMPTS} times{}; if the server is unreachable \
-             from here, use a mirror: --mirror or {MIRROR_ENV}",
+            "{e:#}\n  downloading {shown} failed {ATTEMPTS} times{}; {next}: --mirror or {MIRROR_ENV}",
             kept(part)
         )))
     }

@@ -29,7 +29,7 @@ pub fn io_error(e: io::Error, doing: &str, path: &Path) -> anyhow::Error {
         io::ErrorKind::IsADirectory => {
             "a directory stands where a file is needed: move that directory away"
         }
-        io::ErrorKind::NotFound => "it does not exist",
+        io::ErrorKind::NotFound => "it does not exist: check the path",
         io::ErrorKind::AlreadyExists => "something already exists there: move it away",
         io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock => "try again",
         _ => "",

@@ -9,7 +9,7 @@ pub const UPSTREAM: &str = "https://www.python.org";
 pub const MIRROR_ENV: &str = "PYSYSROOT_MIRROR";
 
 /// `file:///dir`, `http(s)://host/prefix`, or a local directory.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Mirror(String);
 
 impl Mirror {
@@ -59,6 +59,13 @@ impl Mirror {
             .ok()
             .filter(|u| u.scheme() == "file")
             .and_then(|u| u.to_file_path().ok())
+    }
+}
+
+/// Redacted as Display is: `Settings` are printed with `{:?}` in places.
+impl std::fmt::Debug for Mirror {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Mirror({:?})", redact(&self.0))
     }
 }
 
@@ -168,6 +175,7 @@ mod tests {
     fn credentials_never_reach_a_message() {
         let m = Mirror::parse("https://user:secret@mirror.example/py").unwrap();
         assert!(!m.to_string().contains("secret"), "{m}");
+        assert!(!format!("{m:?}").contains("secret"), "{m:?}");
         assert!(!redact("https://user:secret@h/x").contains("secret"));
         // Issue 21, item 7: a URL that does not parse is printed in its error, redacted too.
         for bad in [

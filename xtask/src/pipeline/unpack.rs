@@ -338,7 +338,7 @@ mod tests {
             let mut h = tar::Header::new_gnu();
             h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
             h.set_entry_type(*kind);
-            h.set_mode(0o644);
+            h.set_mode(if kind.is_dir() { 0o755 } else { 0o644 });
             h.set_mtime(RELEASED);
             if kind.is_symlink() || kind.is_hard_link() {
                 h.set_link_name(data).unwrap();

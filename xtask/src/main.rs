@@ -122,7 +122,7 @@ fn settings(g: Global) -> Result<Settings> {
         .parent()
         .expect("xtask lives in the repository")
         .to_path_buf();
-    let cwd = std::env::current_dir()?;
+    let cwd = xtask::util::fs::current_dir()?;
     let cache = match g.cache_dir {
         Some(d) => cwd.join(d),
         None => Layout::default_cache(|v| std::env::var(v).ok())?,

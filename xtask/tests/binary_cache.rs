@@ -315,8 +315,14 @@ fn faults(
     )?;
 
     // A cache that fails with 500 twice and then answers: the retries get the substitute.
-    let (flaky, requests) = flaky_server(&server.root, 2)?;
-    let out = substitute_only(&fresh("flaky"), &flaky, &keys.public, target, version);
+    let flaky = flaky_server(&server.root, 2);
+    let out = substitute_only(
+        &fresh("flaky"),
+        &format!("{}/", flaky.url()),
+        &keys.public,
+        target,
+        version,
+    );
     ensure!(
         out.status.success(),
         "a cache recovering from 500s was not retried:\n{}",
@@ -324,7 +330,7 @@ fn faults(
     );
     println!(
         "  flaky cache: substituted after {} requests",
-        requests.load(std::sync::atomic::Ordering::SeqCst)
+        flaky.requests().len()
     );
 
     // A refused upload (403) is a clear error naming the URL.

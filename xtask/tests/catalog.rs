@@ -135,3 +135,50 @@ fn a_recipe_naming_a_missing_target_or_patch_is_refused() {
     assert!(err.contains("riscv64") && err.contains("valid"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Issue 21, item 7: bad data in a target or recipe file, in a copy of the repository: each
+/// is refused at load, naming the file and what to write instead.
+#[test]
+fn bad_names_and_empty_commands_in_data_files_are_refused() {
+    let dir = repo_copy("bad-data");
+    let s = settings(&dir);
+    let target = dir.join("sysroots/x86_64.toml");
+    let recipe = Catalog::load(&s.layout)
+        .unwrap()
+        .recipe(None)
+        .unwrap()
+        .path
+        .clone();
+    let (target_text, recipe_text) = (
+        std::fs::read_to_string(&target).unwrap(),
+        std::fs::read_to_string(&recipe).unwrap(),
+    );
+    let cases = [
+        (
+            &target,
+            target_text.replace("cc = [\"gcc\"]", "cc = []"),
+            "empty command: name the program",
+        ),
+        (
+            &target,
+            target_text.replace("deps = [\"zlib\"", "deps = [\"../zlib\""),
+            "must be a plain file name",
+        ),
+        (
+            &recipe,
+            format!("{recipe_text}\n[[patches]]\nfile = \"../../etc/evil.patch\"\n"),
+            "without `..`",
+        ),
+    ];
+    for (file, text, why) in cases {
+        std::fs::write(file, &text).unwrap();
+        let err = format!("{:#}", Catalog::load(&s.layout).err().unwrap());
+        assert!(
+            err.contains(why) && err.contains(&file.display().to_string()),
+            "{err}"
+        );
+        std::fs::write(&target, &target_text).unwrap();
+        std::fs::write(&recipe, &recipe_text).unwrap();
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

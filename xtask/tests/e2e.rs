@@ -172,6 +172,130 @@ fn a_full_disk_fails_the_download_cleanly() -> Result<()> {
     Ok(())
 }
 
+/// Issue 21, item 8: `fetch` needs one of a recipe's alternative sources, as `build-python`
+/// does: against a mirror holding exactly one source of each recipe, it succeeds.
+#[test]
+#[ignore = "needs the mirror: run with cargo xtask test"]
+fn fetch_needs_only_one_of_the_alternative_sources() -> Result<()> {
+    let _g = serial();
+    let s = settings();
+    let root = scratch("one-alternative");
+    let mirror = root.join("mirror");
+    let mut missing = 0;
+    for r in Catalog::load(&s.layout)?.recipes {
+        let rel = |src: &xtask::model::recipe::Source| {
+            src.url
+                .strip_prefix(&format!("{UPSTREAM}/"))
+                .unwrap_or(&src.url)
+                .to_string()
+        };
+        let have = r
+            .sources
+            .iter()
+            .find(|src| mirror_dir().join(rel(src)).is_file())
+            .with_context(|| format!("the mirror has no source of CPython {}", r.version))?;
+        let dest = mirror.join(rel(have));
+        std::fs::create_dir_all(dest.parent().unwrap())?;
+        std::os::unix::fs::symlink(mirror_dir().join(rel(have)), &dest)?;
+        missing += r.sources.len() - 1;
+    }
+    ensure!(
+        missing > 0,
+        "no recipe has an alternative source to leave out"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("--mirror")
+        .arg(&mirror)
+        .arg("--cache-dir")
+        .arg(root.join("cache"))
+        .arg("fetch")
+        .stdin(Stdio::null())
+        .output()?;
+    let said = String::from_utf8_lossy(&out.stdout);
+    println!("{said}");
+    ensure!(
+        out.status.success(),
+        "fetch failed with {missing} alternative sources missing from the mirror:\n{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+/// Issue 21, item 9: the up-to-date check holds the sysroot against the digest of every file
+/// it recorded: an edited or deleted file makes `build-python --dry-run` say it needs a
+/// build, and naming the file; the file put back, it is up to date again.
+#[test]
+#[ignore = "builds CPython or serves the mirror: run with cargo xtask test"]
+fn an_edited_or_deleted_file_makes_the_sysroot_need_a_build() -> Result<()> {
+    let _g = serial();
+    let s = settings();
+    let catalog = Catalog::load(&s.layout)?;
+    let target = targets()[0].clone();
+    with_sysroot(&catalog, &target, |_, sysroot| {
+        let rel = sysroot
+            .manifest
+            .files
+            .keys()
+            .find(|f| f.ends_with(".py"))
+            .context("the manifest records no .py file")?
+            .clone();
+        let file = sysroot.root.join(&rel);
+        let saved = Restore::new(&file)?;
+        let dry_run = || -> Result<String> {
+            let mut args = build_args(&target);
+            args.push("--dry-run".into());
+            let out = xtask_output(&args.iter().map(String::as_str).collect::<Vec<_>>());
+            ensure!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        };
+        std::fs::write(&file, [saved.bytes.as_slice(), b"\n# edited\n"].concat())?;
+        let said = dry_run()?;
+        ensure!(
+            said.contains("needs a build") && said.contains(&format!("{rel} was modified")),
+            "after editing {rel}: {said}"
+        );
+        std::fs::remove_file(&file)?;
+        let said = dry_run()?;
+        ensure!(
+            said.contains(&format!("{rel} is missing")),
+            "after deleting {rel}: {said}"
+        );
+        drop(saved);
+        let said = dry_run()?;
+        ensure!(said.contains("up to date"), "after restoring {rel}: {said}");
+        println!("  {rel} edited, then deleted: the dry run said so each time");
+        Ok(())
+    })
+}
+
+/// A file's bytes and permissions, written back when dropped, however the test ends.
+struct Restore {
+    path: std::path::PathBuf,
+    bytes: Vec<u8>,
+    mode: std::fs::Permissions,
+}
+
+impl Restore {
+    fn new(path: &std::path::Path) -> Result<Restore> {
+        Ok(Restore {
+            path: path.to_path_buf(),
+            bytes: std::fs::read(path)?,
+            mode: std::fs::metadata(path)?.permissions(),
+        })
+    }
+}
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let _ = std::fs::write(&self.path, &self.bytes);
+        let _ = std::fs::set_permissions(&self.path, self.mode.clone());
+    }
+}
+
 /// Two `build-python` runs at once, the first killed with SIGKILL mid-build: the second waits
 /// on the lock, then finds the sysroot up to date or builds it; the published sysroot is never
 /// half-written, and a third run with unchanged inputs is a no-op.

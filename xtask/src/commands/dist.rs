@@ -67,7 +67,11 @@ pub fn run(settings: &Settings, args: &Args) -> Result<()> {
             .collect::<Result<Vec<_>>>()?
     };
     if models.is_empty() {
-        bail!("no sysroot is built: run cargo xtask build-python first");
+        bail!(
+            "no sysroot is built in {}: run cargo xtask build-python first (or pass the \
+             --sysroots-dir they were built in)",
+            settings.layout.sysroots.display()
+        );
     }
     // Read before the long packing, so a wrong path fails at once.
     let key = args.sign.as_deref().map(sign::secret_key).transpose()?;
@@ -220,7 +224,8 @@ fn pack(s: &Sysroot, report: &Report, path: &Path, epoch: u64) -> Result<()> {
             continue;
         }
         let name = format!("{top}/{r}");
-        let meta = std::fs::symlink_metadata(entry.path())?;
+        let meta = std::fs::symlink_metadata(entry.path())
+            .map_err(|e| fs::io_error(e, "reading", entry.path()))?;
         if meta.is_dir() {
             tar.append_data(
                 &mut header(0, 0o755, tar::EntryType::Directory),
@@ -231,7 +236,8 @@ fn pack(s: &Sysroot, report: &Report, path: &Path, epoch: u64) -> Result<()> {
             tar.append_link(
                 &mut header(0, 0o777, tar::EntryType::Symlink),
                 &name,
-                std::fs::read_link(entry.path())?,
+                std::fs::read_link(entry.path())
+                    .map_err(|e| fs::io_error(e, "reading link", entry.path()))?,
             )?;
         } else {
             use std::os::unix::fs::PermissionsExt;

@@ -30,15 +30,15 @@ pub fn run(settings: &Settings, args: &Args) -> Result<()> {
                 path.display()
             ),
             Err(e) => {
-                println!("FAILED    CPython {}: {e:#}", r.version);
-                failed.push(r.version.clone());
+                println!("FAILED    CPython {}", r.version);
+                failed.push(format!("CPython {}: {e:#}", r.version));
             }
         }
     }
     if !failed.is_empty() {
         bail!(
-            "no pinned source of CPython {} could be fetched and verified",
-            failed.join(", ")
+            "no pinned source could be fetched and verified for {}",
+            failed.join("\n")
         );
     }
     Ok(())

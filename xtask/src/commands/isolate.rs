@@ -5,8 +5,8 @@ use crate::commands::{FlavorArg, built, ensure_sysroot};
 use crate::model::tools::Install;
 use crate::model::{Catalog, Settings, target};
 use crate::pipeline::link;
-use crate::util::progress;
-use anyhow::Result;
+use crate::util::{fs, progress};
+use anyhow::{Result, bail};
 use sysroot_manifest::Flavor;
 
 #[derive(clap::Args)]
@@ -58,8 +58,19 @@ pub fn run(settings: &Settings, args: &Args) -> Result<()> {
             )?);
         }
     }
-    let cwd = std::env::current_dir()?;
+    let cwd = fs::current_dir()?;
     let requirements = args.requirements.as_ref().map(|r| cwd.join(r));
+    // Before any sysroot is built: a typo must not cost a 30-minute build first.
+    if let Some(r) = &requirements {
+        let meta = std::fs::metadata(r)
+            .map_err(|e| fs::io_error(e, "reading the requirements file", r))?;
+        if !meta.is_file() {
+            bail!(
+                "the requirements file {} is not a file: give pip's requirements format, every package pinned with --hash",
+                r.display()
+            );
+        }
+    }
     let mut summary = Vec::new();
     for model in &models {
         let sysroot = ensure_sysroot(model, !args.no_pgo)?;

@@ -47,16 +47,7 @@ pub fn ensure_sysroot(model: &Model, pgo: bool) -> Result<Sysroot> {
         return Sysroot::open(model);
     }
     let pgo = pgo && model.target.optimize.pgo;
-    progress::note(format!(
-        "no {} sysroot at {}: building it first ({}; `cargo xtask build-python` builds it on its own)",
-        model.describe(),
-        model.sysroot_dir().display(),
-        if pgo {
-            "PGO+LTO, about 30-50 minutes on 2 cores; --no-pgo takes about 15"
-        } else {
-            "no PGO, about 5-15 minutes on 2 cores"
-        }
-    ));
+    progress::note(build_first(&model.describe(), &model.sysroot_dir(), pgo));
     let opts = pipeline::Options {
         pgo,
         lto: true,
@@ -65,6 +56,19 @@ pub fn ensure_sysroot(model: &Model, pgo: bool) -> Result<Sysroot> {
         substitute: pipeline::Substitute::Try,
     };
     pipeline::build(model, &opts)
+}
+
+/// What a command says before it builds a missing sysroot: that it does, and what it costs.
+fn build_first(what: &str, dir: &std::path::Path, pgo: bool) -> String {
+    format!(
+        "no {what} sysroot at {}: building it first ({}; `cargo xtask build-python` builds it on its own)",
+        dir.display(),
+        if pgo {
+            "PGO+LTO, about 30-50 minutes on 2 cores; --no-pgo takes about 15"
+        } else {
+            "no PGO, about 5-15 minutes on 2 cores"
+        }
+    )
 }
 
 /// Every published sysroot of `flavor` (and `python`, if given), as resolved models.
@@ -98,4 +102,24 @@ pub fn built<'c>(
         .iter()
         .map(|(t, v)| catalog.resolve(settings, t, Some(v), flavor, Install::Yes))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 21, item 8: `run` (and `isolate`) without a sysroot say they build one, and how
+    /// long that takes.
+    #[test]
+    fn a_missing_sysroot_is_announced_with_its_cost() {
+        let dir = std::path::Path::new("/s/x86_64/3.13.5");
+        let pgo = build_first("x86_64 3.13.5 static", dir, true);
+        assert!(pgo.contains("/s/x86_64/3.13.5: building it first"), "{pgo}");
+        assert!(
+            pgo.contains("30-50 minutes") && pgo.contains("--no-pgo"),
+            "{pgo}"
+        );
+        let quick = build_first("x86_64 3.13.5 static", dir, false);
+        assert!(quick.contains("5-15 minutes"), "{quick}");
+    }
 }

@@ -76,12 +76,21 @@ pub fn run(settings: &Settings, args: &Args) -> Result<()> {
 fn archive_digests(path: &Path) -> Result<BTreeMap<String, String>> {
     use std::io::Read;
     let mut out = BTreeMap::new();
-    let mut archive = tar::Archive::new(zstd::stream::read::Decoder::new(fs::open(path)?)?);
-    for entry in archive.entries()? {
-        let mut entry = entry?;
-        let name = entry.path()?.display().to_string();
+    let mut archive = tar::Archive::new(
+        zstd::stream::read::Decoder::new(fs::open(path)?)
+            .map_err(|e| fs::io_error(e, "reading", path))?,
+    );
+    let entries = archive
+        .entries()
+        .map_err(|e| fs::io_error(e, "reading", path))?;
+    for entry in entries {
         let mut data = Vec::new();
-        entry.read_to_end(&mut data)?;
+        let name = entry
+            .and_then(|mut entry| {
+                entry.read_to_end(&mut data)?;
+                Ok(entry.path()?.display().to_string())
+            })
+            .map_err(|e| fs::io_error(e, "reading", path))?;
         out.insert(name, sha256_bytes(&data));
     }
     Ok(out)

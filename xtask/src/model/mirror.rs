@@ -9,7 +9,7 @@ pub const UPSTREAM: &str = "https://www.python.org";
 pub const MIRROR_ENV: &str = "PYSYSROOT_MIRROR";
 
 /// `file:///dir`, `http(s)://host/prefix`, or a local directory.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Mirror(String);
 
 impl Mirror {
@@ -62,6 +62,13 @@ impl Mirror {
     }
 }
 
+/// Redacted as Display is: `Settings` are printed with `{:?}` in places.
+impl std::fmt::Debug for Mirror {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Mirror({:?})", redact(&self.0))
+    }
+}
+
 impl std::fmt::Display for Mirror {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&redact(&self.0))
@@ -91,7 +98,8 @@ fn directory_url(path: &Path, spec: &str) -> Result<String> {
         .map_err(|_| anyhow!("mirror path {} must be absolute", dir.display()))
 }
 
-/// A URL with any user name and password replaced, for messages and logs.
+/// A URL with any user name and password replaced, for messages and logs; one that does not
+/// parse (which is when it gets printed in an error) loses whatever stands before an `@`.
 pub fn redact(url: &str) -> String {
     match reqwest::Url::parse(url) {
         Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
@@ -99,7 +107,17 @@ pub fn redact(url: &str) -> String {
             let _ = u.set_password(None);
             u.to_string()
         }
-        _ => url.to_string(),
+        Ok(_) => url.to_string(),
+        Err(_) => {
+            let Some((scheme, rest)) = url.split_once("://") else {
+                return url.to_string();
+            };
+            let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+            match authority.rfind('@') {
+                Some(at) => format!("{scheme}://***{}", &rest[at..]),
+                None => url.to_string(),
+            }
+        }
     }
 }
 
@@ -157,7 +175,18 @@ mod tests {
     fn credentials_never_reach_a_message() {
         let m = Mirror::parse("https://user:secret@mirror.example/py").unwrap();
         assert!(!m.to_string().contains("secret"), "{m}");
+        assert!(!format!("{m:?}").contains("secret"), "{m:?}");
         assert!(!redact("https://user:secret@h/x").contains("secret"));
+        // Issue 21, item 7: a URL that does not parse is printed in its error, redacted too.
+        for bad in [
+            "https://user:secret@/x",
+            "http://user:secret@:80/",
+            "http://u:secret@h:99999/",
+        ] {
+            assert!(!redact(bad).contains("secret"), "{bad}: {}", redact(bad));
+            let err = Mirror::parse(bad).unwrap_err().to_string();
+            assert!(!err.contains("secret"), "{err}");
+        }
         assert_eq!(redact("https://h/x"), "https://h/x");
     }
 }

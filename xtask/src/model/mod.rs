@@ -224,7 +224,7 @@ impl Catalog {
         };
         found.with_context(|| {
             format!(
-                "no recipe for CPython {}: valid versions are {} (recipes live in recipes/)",
+                "no recipe for CPython {}: pass --python with one of {} (recipes live in recipes/)",
                 version.unwrap_or("?"),
                 self.recipes
                     .iter()
@@ -242,7 +242,7 @@ impl Catalog {
             .find(|t| t.name == name || t.rust_triple == name)
             .with_context(|| {
                 format!(
-                    "unknown target {name:?}: valid targets are {} (defined in sysroots/*.toml)",
+                    "unknown target {name:?}: pass --target with one of {} (defined in sysroots/*.toml)",
                     self.target_names()
                 )
             })

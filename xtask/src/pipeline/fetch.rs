@@ -1,32 +1,66 @@
 //! Fetch: pinned downloads into a cache, verified before anything uses them.
 //!
-//! A download goes to `<cache>/downloads/<sha256>/<name>.part`, resumes from where it stopped
-//! when the server allows it, and is renamed into place only once its sha256 matches the
-//! recipe. A mismatching file is deleted, so a bad mirror never poisons the cache.
+//! A download goes to `<cache>/downloads/<sha256>/<name>.part`, beside `<name>.part.json`,
+//! which records the URL it came from and the server's validator (`ETag` or `Last-Modified`).
+//! An interrupted download resumes only from the same URL, and with `If-Range`, so a file
+//! changed on the server starts over; a resumed file that fails its digest is downloaded once
+//! more from zero before the mirror is blamed. The file is renamed into place only once its
+//! sha256 matches the recipe; a mismatching one is deleted, so a bad mirror never poisons the
+//! cache.
+//!
+//! Failures are retried as curl's `--retry` does: dropped connections, a stall (no byte for
+//! [`Fetcher::stall`]), 408, 429 and 5xx, with exponential backoff (or the server's
+//! `Retry-After`); other 4xx are answers, not accidents. One file may take at most
+//! [`Fetcher::deadline`], retries included.
 
-use crate::model::mirror::{MIRROR_ENV, Mirror, UPSTREAM};
+use crate::model::mirror::{MIRROR_ENV, Mirror, UPSTREAM, redact};
 use crate::model::recipe::Source;
+use crate::util::fs::{self, io_error};
 use crate::util::hash::sha256_file;
-use anyhow::{Context, Result, anyhow, bail};
-use std::fs::{self, File, OpenOptions};
+use crate::util::progress;
+use anyhow::{Result, anyhow, bail};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const ATTEMPTS: u32 = 4;
+/// No pause between retries is longer, whatever the server asks for.
+const MAX_PAUSE: Duration = Duration::from_secs(60);
+/// Seconds without a byte before an attempt counts as stalled [default 60].
+pub const STALL_ENV: &str = "PYSYSROOT_FETCH_TIMEOUT";
+/// Seconds one file's download may take, retries included [default 1800].
+pub const DEADLINE_ENV: &str = "PYSYSROOT_FETCH_DEADLINE";
 
 pub struct Fetcher {
     pub cache_dir: PathBuf,
     pub mirror: Option<Mirror>,
     /// Use only what is already in the cache.
     pub offline: bool,
-    client: reqwest::blocking::Client,
+    /// How long a server may send nothing (no answer, no byte of the body) before the
+    /// attempt counts as stalled and is retried.
+    pub stall: Duration,
+    /// How long one file's download may take, retries included: a server trickling a byte a
+    /// second never stalls, and must not hold a build for days either.
+    pub deadline: Duration,
+    /// The pause before the first retry; each next one doubles.
+    pub backoff: Duration,
+    /// How often a download prints a line when stderr is no terminal (a CI log).
+    pub progress_every: Duration,
 }
 
-/// Why one source could not be had: a missing file lets the next source be tried.
+/// Why one attempt failed, which decides what happens next.
 enum Failure {
+    /// The server does not have it: the recipe's next source may be had elsewhere.
     NotFound(String),
+    /// Worth another attempt, after the pause the server asked for, if it did.
+    Transient(anyhow::Error, Option<Duration>),
     Fatal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Failure {
+        Failure::Fatal(e)
+    }
 }
 
 impl Fetcher {
@@ -39,19 +73,29 @@ impl Fetcher {
     }
 
     pub fn with(cache_dir: PathBuf, mirror: Option<Mirror>, offline: bool) -> Result<Fetcher> {
-        let client = reqwest::blocking::Client::builder()
-            .connect_timeout(Duration::from_secs(30))
-            // The blocking client applies this to each read of the body, not to the whole
-            // transfer: a slow mirror is fine, a stalled one is not.
-            .timeout(Duration::from_secs(60))
-            .user_agent(concat!("pysysroot-xtask/", env!("CARGO_PKG_VERSION")))
-            .build()?;
         Ok(Fetcher {
             cache_dir,
             mirror,
             offline,
-            client,
+            stall: seconds_from_env(STALL_ENV, 60)?,
+            deadline: seconds_from_env(DEADLINE_ENV, 30 * 60)?,
+            backoff: Duration::from_secs(1),
+            progress_every: Duration::from_secs(30),
         })
+    }
+
+    /// The blocking client applies its timeout to the wait for the answer and to each read of
+    /// the body, never to the whole transfer (a per-request timeout would be a total one): a
+    /// slow mirror is fine, a stalled one is not.
+    fn client(&self) -> Result<reqwest::blocking::Client> {
+        reqwest::blocking::Client::builder()
+            .connect_timeout(self.stall.min(Duration::from_secs(30)))
+            .timeout(self.stall)
+            .user_agent(concat!("pysysroot-xtask/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| {
+                anyhow!("setting up the HTTP client failed: {e}; check the system's TLS set-up")
+            })
     }
 
     /// Where a verified file with this digest lives in the cache.
@@ -69,232 +113,482 @@ impl Fetcher {
             match self.fetch_one(source) {
                 Ok(path) => return Ok((path, source.clone())),
                 Err(Failure::NotFound(why)) => missing.push(why),
-                Err(Failure::Fatal(e)) => return Err(e),
+                Err(Failure::Transient(e, _) | Failure::Fatal(e)) => return Err(e),
             }
         }
-        bail!("no source could be fetched:\n  {}", missing.join("\n  "))
+        bail!(
+            "none of the pinned sources could be had:\n  {}\n  \
+             put one of them on the mirror (laid out like python.org), or use another: --mirror or {MIRROR_ENV}",
+            missing.join("\n  ")
+        )
     }
 
     pub fn fetch(&self, source: &Source) -> Result<PathBuf> {
         self.fetch_one(source).map_err(|f| match f {
             Failure::NotFound(why) => anyhow!(why),
-            Failure::Fatal(e) => e,
+            Failure::Transient(e, _) | Failure::Fatal(e) => e,
         })
+    }
+
+    fn url(&self, source: &Source) -> String {
+        match &self.mirror {
+            Some(m) => m.rewrite(&source.url),
+            None => source.url.clone(),
+        }
     }
 
     fn fetch_one(&self, source: &Source) -> Result<PathBuf, Failure> {
         let dest = self.cached_path(source);
-        if dest.is_file() {
-            // Re-verified on every use: a cache edited or corrupted behind our back is not trusted.
-            match sha256_file(&dest) {
-                Ok(actual) if actual == source.sha256 => return Ok(dest),
-                Ok(actual) => {
-                    eprintln!(
-                        "warning: cached {} has sha256 {actual}, expected {}: deleting it",
-                        dest.display(),
-                        source.sha256
-                    );
-                    fs::remove_file(&dest).map_err(|e| Failure::Fatal(e.into()))?;
-                }
-                Err(e) => return Err(Failure::Fatal(e)),
-            }
+        if verified(&dest, source)? {
+            return Ok(dest);
         }
-        let url = match &self.mirror {
-            Some(m) => m.rewrite(&source.url),
-            None => source.url.clone(),
-        };
+        let url = self.url(source);
+        let shown = redact(&url);
         if self.offline {
             return Err(Failure::NotFound(format!(
-                "{} is not in the cache and --offline forbids downloading it (from {url}); \
+                "{} is not in the cache and --offline forbids downloading it (from {shown}); \
                  run once without --offline, or place the file at {}",
                 source.file_name(),
                 dest.display()
             )));
         }
         let dir = dest.parent().expect("cache path has a parent");
-        fs::create_dir_all(dir)
-            .with_context(|| format!("creating cache directory {}", dir.display()))
-            .map_err(Failure::Fatal)?;
+        fs::create_dir_all(dir)?;
         // One writer per cache entry: a second process waits, then finds the file done.
-        let lock = File::create(dir.join(".lock")).map_err(|e| Failure::Fatal(e.into()))?;
-        lock.lock().map_err(|e| Failure::Fatal(e.into()))?;
-        if dest.is_file() && sha256_file(&dest).map_err(Failure::Fatal)? == source.sha256 {
+        let _lock = fs::Lock::acquire(
+            &dir.join(".lock"),
+            &format!("download of {}", source.file_name()),
+        )?;
+        if verified(&dest, source)? {
             return Ok(dest);
         }
         let part = dir.join(format!("{}.part", source.file_name()));
-        if url.starts_with("file://") {
-            copy_file_url(&url, &part)?;
-        } else {
-            self.download(&url, &part)?;
-        }
-        let actual = sha256_file(&part).map_err(Failure::Fatal)?;
-        if actual != source.sha256 {
-            let _ = fs::remove_file(&part);
-            return Err(Failure::Fatal(anyhow!(
-                "checksum mismatch for {url}\n  expected sha256 {}\n  actual   sha256 {actual}\n  \
-                 the download was deleted and nothing was installed; if the recipe is right, \
-                 the mirror ({}) serves a different file",
-                source.sha256,
-                self.mirror.as_ref().map_or(UPSTREAM, |m| m.as_str()),
-            )));
-        }
-        fs::rename(&part, &dest).map_err(|e| Failure::Fatal(e.into()))?;
+        progress::note(format!("fetching {shown}"));
+        self.download_verified(&url, &part, source)?;
+        fs::rename(&part, &dest).inspect_err(|_| discard(&part))?;
+        let _ = std::fs::remove_file(state_path(&part));
         Ok(dest)
     }
 
-    /// Downloads `url` into `part`, resuming a partial file when the server honours `Range`.
-    fn download(&self, url: &str, part: &Path) -> Result<(), Failure> {
-        let mut last_error = None;
+    /// Fills `part` from `url` and checks its digest; a resumed file that fails gets one more
+    /// download from zero, since its first bytes may have come from another version of it.
+    fn download_verified(&self, url: &str, part: &Path, source: &Source) -> Result<(), Failure> {
+        let shown = redact(url);
+        let resumed = if url.starts_with("file://") {
+            copy_file_url(url, part)?;
+            false
+        } else {
+            self.download(url, part)?
+        };
+        let mut actual = sha256_file(part)?;
+        if actual != source.sha256 && resumed {
+            discard(part);
+            progress::warn(format!(
+                "the resumed download of {shown} has sha256 {actual}, not {}: downloading it again from the start",
+                source.sha256
+            ));
+            self.download(url, part)?;
+            actual = sha256_file(part)?;
+        }
+        if actual == source.sha256 {
+            return Ok(());
+        }
+        discard(part);
+        Err(Failure::Fatal(anyhow!(
+            "checksum mismatch for {shown}\n  expected sha256 {}\n  actual   sha256 {actual}\n  \
+             the download was deleted and nothing was installed; if the recipe is right, \
+             the mirror ({}) serves a different file: use another (--mirror or {MIRROR_ENV})",
+            source.sha256,
+            self.mirror
+                .as_ref()
+                .map_or(UPSTREAM.to_string(), |m| m.to_string()),
+        )))
+    }
+
+    /// Downloads `url` into `part`, retrying what is worth it; whether the result was resumed
+    /// from an earlier attempt's bytes.
+    fn download(&self, url: &str, part: &Path) -> Result<bool, Failure> {
+        let shown = redact(url);
+        // Never resume bytes of another URL, or of an unknown one (an older version of this
+        // tool, another mirror): they may be another file, or an error page.
+        if Resume::load(part).is_none_or(|r| r.url != shown) {
+            discard(part);
+        }
+        let client = self.client()?;
+        let started = Instant::now();
+        let mut last = None;
         for attempt in 1..=ATTEMPTS {
-            if attempt > 1 {
-                std::thread::sleep(Duration::from_millis(500 * u64::from(attempt)));
-            }
-            match self.download_once(url, part) {
-                Ok(()) => return Ok(()),
-                Err(Failure::Fatal(e)) if is_transient(&e) => {
-                    eprintln!(
-                        "warning: download of {url} failed (attempt {attempt}/{ATTEMPTS}): {e:#}"
-                    );
-                    last_error = Some(e);
+            match self.download_once(&client, url, &shown, part, started) {
+                Ok(resumed) => return Ok(resumed),
+                Err(Failure::Transient(e, wait)) => {
+                    if attempt < ATTEMPTS {
+                        let pause = wait
+                            .unwrap_or(self.backoff * 2u32.pow(attempt - 1))
+                            .min(MAX_PAUSE);
+                        progress::warn(format!(
+                            "{e:#} (attempt {attempt}/{ATTEMPTS}; retrying in {})",
+                            seconds(pause)
+                        ));
+                        std::thread::sleep(pause);
+                    }
+                    last = Some(e);
                 }
                 Err(other) => return Err(other),
             }
         }
-        let e = last_error.expect("at least one attempt");
-        let kept = if part.is_file() {
-            format!(
-                "; the partial file {} is kept and the next run resumes it",
-                part.display()
-            )
-        } else {
-            String::new()
+        let e = last.expect("at least one attempt");
+        let next = match &self.mirror {
+            Some(m) => format!("check that the mirror {m} is up, or use another"),
+            None => "if the server is unreachable from here, use a mirror".to_string(),
         };
-        Err(Failure::Fatal(e.context(format!(
-            "downloading {url} failed {ATTEMPTS} times{kept}. If the server is unreachable from here, \
-             use a mirror: --mirror or {MIRROR_ENV}"
-        ))))
+        Err(Failure::Fatal(anyhow!(
+            "{e:#}\n  downloading {shown} failed {ATTEMPTS} times{}; {next}: --mirror or {MIRROR_ENV}",
+            kept(part)
+        )))
     }
 
-    fn download_once(&self, url: &str, part: &Path) -> Result<(), Failure> {
-        let have = fs::metadata(part).map(|m| m.len()).unwrap_or(0);
-        let mut request = self.client.get(url);
+    fn download_once(
+        &self,
+        client: &reqwest::blocking::Client,
+        url: &str,
+        shown: &str,
+        part: &Path,
+        started: Instant,
+    ) -> Result<bool, Failure> {
+        if started.elapsed() >= self.deadline {
+            return Err(self.past_deadline(shown, part).into());
+        }
+        let have = std::fs::metadata(part).map_or(0, |m| m.len());
+        let mut request = client.get(url);
         if have > 0 {
             request = request.header(reqwest::header::RANGE, format!("bytes={have}-"));
+            if let Some(v) = Resume::load(part).and_then(Resume::validator) {
+                request = request.header(reqwest::header::IF_RANGE, v);
+            }
         }
-        let mut response = request
-            .send()
-            .map_err(|e| Failure::Fatal(anyhow!(e).context(format!("requesting {url}"))))?;
-        let status = response.status();
-        if status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::GONE {
-            return Err(Failure::NotFound(format!("{url}: {status}")));
+        let response = request.send().map_err(|e| self.request_failed(e, shown))?;
+        let resumed = answer(&response, shown, part, have)?;
+        if !resumed {
+            Resume::of(shown, &response).save(part)?;
         }
-        let resumed = status == reqwest::StatusCode::PARTIAL_CONTENT;
-        if status == reqwest::StatusCode::RANGE_NOT_SATISFIABLE {
-            // The partial file is already whole (or longer than the resource): start over.
-            fs::remove_file(part).map_err(|e| Failure::Fatal(e.into()))?;
-            return Err(Failure::Fatal(anyhow!(TransientError(
-                "server refused the resume range".into()
-            ))));
-        }
-        if !status.is_success() {
-            let err = anyhow!("{url}: HTTP {status}");
-            return Err(Failure::Fatal(if status.is_server_error() {
-                err.context(TransientError(status.to_string()))
-            } else {
-                err
-            }));
-        }
-        let mut file = OpenOptions::new()
+        let mut file = std::fs::OpenOptions::new()
             .create(true)
             .write(true)
             .append(resumed)
             .truncate(!resumed)
             .open(part)
-            .map_err(|e| Failure::Fatal(e.into()))?;
-        let total = response
-            .content_length()
-            .map(|n| n + if resumed { have } else { 0 });
-        let mut bar = crate::util::progress::Bytes::new(
-            url.rsplit('/').next().unwrap_or(url),
-            total,
-            if resumed { have } else { 0 },
-        );
+            .map_err(|e| io_error(e, "writing", part))?;
+        let already = if resumed { have } else { 0 };
+        let total = response.content_length().map(|n| n + already);
+        self.copy_body(response, &mut file, part, shown, (already, total), started)?;
+        Ok(resumed)
+    }
+
+    /// Copies the body into `part` after the `already` bytes it holds, watching the deadline;
+    /// `total` is the whole file's length, when the server said.
+    fn copy_body(
+        &self,
+        mut response: reqwest::blocking::Response,
+        file: &mut std::fs::File,
+        part: &Path,
+        shown: &str,
+        (already, total): (u64, Option<u64>),
+        started: Instant,
+    ) -> Result<(), Failure> {
+        let name = shown.rsplit('/').next().unwrap_or(shown);
+        let mut bar = progress::Bytes::new(name, total, already).every(self.progress_every);
         let mut buf = vec![0u8; 1 << 16];
+        let mut got = already;
         loop {
+            if started.elapsed() >= self.deadline {
+                bar.abandon();
+                return Err(self.past_deadline(shown, part).into());
+            }
             let n = match response.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) => {
                     bar.abandon();
-                    return Err(Failure::Fatal(anyhow!(TransientError(format!(
-                        "reading the response body: {e}"
-                    )))));
+                    return Err(self.read_failed(&e, shown));
                 }
             };
-            file.write_all(&buf[..n]).map_err(|e| {
-                Failure::Fatal(anyhow!(e).context(format!("writing {}", part.display())))
-            })?;
+            if let Err(e) = file.write_all(&buf[..n]) {
+                bar.abandon();
+                // A partial file on a full disk keeps it full: the next run starts afresh.
+                discard(part);
+                return Err(io_error(e, "writing", part).into());
+            }
+            got += n as u64;
             bar.add(n as u64);
         }
-        file.sync_all().map_err(|e| Failure::Fatal(e.into()))?;
+        file.sync_all().map_err(|e| io_error(e, "writing", part))?;
         bar.finish();
-        let got = fs::metadata(part)
-            .map_err(|e| Failure::Fatal(e.into()))?
-            .len();
-        if let Some(total) = total
-            && got != total
-        {
-            return Err(Failure::Fatal(anyhow!(TransientError(format!(
-                "connection closed after {got} of {total} bytes"
-            )))));
+        match total {
+            Some(total) if got != total => Err(Failure::Transient(
+                anyhow!("{shown}: the connection closed after {got} of {total} bytes"),
+                None,
+            )),
+            _ => Ok(()),
         }
-        Ok(())
+    }
+
+    fn request_failed(&self, e: reqwest::Error, shown: &str) -> Failure {
+        let retry = e.is_timeout() || e.is_connect() || e.is_request() || e.is_body();
+        let msg = if e.is_timeout() {
+            anyhow!("no response for {} from {shown}", seconds(self.stall))
+        } else {
+            // reqwest's own message names the URL, credentials and all.
+            anyhow!("requesting {shown}: {:#}", anyhow!(e.without_url()))
+        };
+        if retry {
+            Failure::Transient(msg, None)
+        } else {
+            Failure::Fatal(msg)
+        }
+    }
+
+    fn read_failed(&self, e: &std::io::Error, shown: &str) -> Failure {
+        let inner = e.get_ref().and_then(|i| i.downcast_ref::<reqwest::Error>());
+        let msg =
+            if e.kind() == std::io::ErrorKind::TimedOut || inner.is_some_and(|r| r.is_timeout()) {
+                anyhow!("no data for {} from {shown}", seconds(self.stall))
+            } else {
+                let mut why = e.to_string();
+                let mut source = e.get_ref().and_then(|i| i.source());
+                while let Some(s) = source {
+                    why.push_str(&format!(": {s}"));
+                    source = s.source();
+                }
+                anyhow!("reading from {shown}: {why}")
+            };
+        Failure::Transient(msg, None)
+    }
+
+    fn past_deadline(&self, shown: &str, part: &Path) -> anyhow::Error {
+        anyhow!(
+            "downloading {shown} took longer than {}, the limit for one download{}; \
+             use a faster mirror (--mirror or {MIRROR_ENV}), or raise the limit: {DEADLINE_ENV}=<seconds>",
+            seconds(self.deadline),
+            kept(part)
+        )
     }
 }
 
-/// Marks errors worth retrying (dropped connections, 5xx).
-#[derive(Debug)]
-struct TransientError(String);
+/// Whether the cache holds the verified file. Re-verified on every use: a cache edited or
+/// corrupted behind our back is not trusted.
+fn verified(dest: &Path, source: &Source) -> Result<bool> {
+    match std::fs::symlink_metadata(dest) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(io_error(e, "reading", dest)),
+        Ok(m) if !m.is_file() => bail!(
+            "{} should be a downloaded file, but something else (a directory?) stands there: \
+             move it away or delete it, and run again",
+            dest.display()
+        ),
+        Ok(_) => {}
+    }
+    let actual = sha256_file(dest)?;
+    if actual == source.sha256 {
+        return Ok(true);
+    }
+    progress::warn(format!(
+        "cached {} has sha256 {actual}, expected {}: deleting it",
+        dest.display(),
+        source.sha256
+    ));
+    fs::remove_file(dest)?;
+    Ok(false)
+}
 
-impl std::fmt::Display for TransientError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+/// What the status line means for this attempt: `Ok(true)` for the rest of a file resumed at
+/// `have`, `Ok(false)` for a whole one.
+fn answer(
+    response: &reqwest::blocking::Response,
+    shown: &str,
+    part: &Path,
+    have: u64,
+) -> Result<bool, Failure> {
+    let status = response.status();
+    let again = |why: String| {
+        discard(part);
+        Err(Failure::Transient(anyhow!(why), Some(Duration::ZERO)))
+    };
+    match status.as_u16() {
+        206 => {
+            let start = response
+                .headers()
+                .get(reqwest::header::CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("bytes "))
+                .and_then(|v| v.split('-').next())
+                .and_then(|v| v.parse::<u64>().ok());
+            if have > 0 && start == Some(have) {
+                Ok(true)
+            } else {
+                again(format!(
+                    "{shown} sent a part of the file that was not asked for: starting over from zero"
+                ))
+            }
+        }
+        200..=299 => Ok(false),
+        404 | 410 => Err(Failure::NotFound(format!("{shown}: HTTP {status}"))),
+        416 if have > 0 => again(format!(
+            "{shown} cannot resume at byte {have} (HTTP {status}): starting over from zero"
+        )),
+        408 | 429 | 500 | 502 | 503 | 504 => Err(Failure::Transient(
+            anyhow!("{shown}: HTTP {status}"),
+            retry_after(response),
+        )),
+        401 | 403 => Err(Failure::Fatal(anyhow!(
+            "{shown}: HTTP {status}; the server refuses the download: check the mirror's URL \
+             and credentials (--mirror or {MIRROR_ENV})"
+        ))),
+        _ => Err(Failure::Fatal(anyhow!(
+            "{shown}: HTTP {status}; check the URL, or use another mirror (--mirror or {MIRROR_ENV})"
+        ))),
     }
 }
 
-impl std::error::Error for TransientError {}
-
-fn is_transient(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.is::<TransientError>()
-            || c.downcast_ref::<reqwest::Error>()
-                .is_some_and(|r| r.is_timeout() || r.is_connect() || r.is_request() || r.is_body())
-    })
+/// `Retry-After` in seconds (the HTTP-date form is rare enough to fall back to our backoff).
+fn retry_after(response: &reqwest::blocking::Response) -> Option<Duration> {
+    let v = response.headers().get(reqwest::header::RETRY_AFTER)?;
+    v.to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+        .map(Duration::from_secs)
 }
 
+/// Where a partial download came from, kept beside it: a resume must ask the same URL for the
+/// same version of the file.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Resume {
+    /// Redacted: the record never holds credentials.
+    url: String,
+    etag: Option<String>,
+    last_modified: Option<String>,
+}
+
+impl Resume {
+    fn of(shown: &str, response: &reqwest::blocking::Response) -> Resume {
+        let header = |h| {
+            response
+                .headers()
+                .get(h)
+                .and_then(|v| v.to_str().ok())
+                .map(String::from)
+        };
+        Resume {
+            url: shown.to_string(),
+            // If-Range needs a strong validator.
+            etag: header(reqwest::header::ETAG).filter(|e| !e.starts_with("W/")),
+            last_modified: header(reqwest::header::LAST_MODIFIED),
+        }
+    }
+
+    fn load(part: &Path) -> Option<Resume> {
+        serde_json::from_slice(&std::fs::read(state_path(part)).ok()?).ok()
+    }
+
+    fn save(&self, part: &Path) -> Result<()> {
+        fs::write_atomic(
+            &state_path(part),
+            serde_json::to_vec_pretty(self).expect("plain data serialises"),
+        )
+    }
+
+    fn validator(self) -> Option<String> {
+        self.etag.or(self.last_modified)
+    }
+}
+
+fn state_path(part: &Path) -> PathBuf {
+    let mut name = part.file_name().unwrap_or_default().to_os_string();
+    name.push(".json");
+    part.with_file_name(name)
+}
+
+/// Removes a partial download and its record; what cannot be removed is overwritten later.
+fn discard(part: &Path) {
+    let _ = std::fs::remove_file(part);
+    let _ = std::fs::remove_file(state_path(part));
+}
+
+fn kept(part: &Path) -> String {
+    match std::fs::metadata(part) {
+        Ok(m) if m.len() > 0 => format!(
+            "; the partial file {} is kept and the next run resumes it",
+            part.display()
+        ),
+        _ => String::new(),
+    }
+}
+
+fn seconds(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+/// A whole number of seconds from `var`, or `default`.
+fn seconds_from_env(var: &str, default: u64) -> Result<Duration> {
+    match std::env::var(var) {
+        Err(_) => Ok(Duration::from_secs(default)),
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(n) if n > 0 => Ok(Duration::from_secs(n)),
+            _ => bail!(
+                "{var}={v:?} is not a number of seconds: set it to a whole number above 0 (default {default}), or unset it"
+            ),
+        },
+    }
+}
+
+/// Copies a `file://` mirror's file. The copy gets ordinary permissions (a read-only mirror's
+/// 0444 would make a failed copy impossible to replace), and a failed one is removed.
 fn copy_file_url(url: &str, part: &Path) -> Result<(), Failure> {
     let path = reqwest::Url::parse(url)
         .ok()
         .and_then(|u| u.to_file_path().ok())
-        .ok_or_else(|| Failure::Fatal(anyhow!("bad file URL {url}")))?;
-    if !path.is_file() {
-        return Err(Failure::NotFound(format!(
-            "{} does not exist",
-            path.display()
-        )));
+        .ok_or_else(|| {
+            anyhow!("{url} is not a valid file:// URL: give the mirror as file:///dir")
+        })?;
+    match std::fs::metadata(&path) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => {
+            return Err(Failure::Fatal(anyhow!(
+                "{} on the mirror is not a file: check the mirror's layout (it should be python.org's)",
+                path.display()
+            )));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Failure::NotFound(format!(
+                "{} does not exist",
+                path.display()
+            )));
+        }
+        Err(e) => return Err(io_error(e, "reading", &path).into()),
     }
-    fs::copy(&path, part)
-        .map_err(|e| Failure::Fatal(anyhow!(e).context(format!("copying {}", path.display()))))?;
+    // A part left by an older version of this tool may be read-only: never write through it.
+    discard(part);
+    fs::copy_file(&path, part).inspect_err(|_| discard(part))?;
     Ok(())
 }
 
 #[cfg(test)]
+#[path = "../../tests/support/http.rs"]
+mod test_server;
+
+#[cfg(test)]
 mod tests {
+    use super::test_server::{Reply, Request, Server};
     use super::*;
     use crate::util::hash::sha256_bytes;
-    use std::io::{BufRead, BufReader};
-    use std::net::TcpListener;
-    use std::sync::{Arc, Mutex};
+    use std::fs;
 
     fn tmpdir(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("xtask-fetch-{name}-{}", std::process::id()));
@@ -307,6 +601,34 @@ mod tests {
         Source {
             url: format!("{UPSTREAM}/ftp/python/9.9.9/{name}"),
             sha256: sha256_bytes(body),
+        }
+    }
+
+    /// A fetcher for tests: short stalls and pauses, so that failures take milliseconds.
+    fn fetcher(cache: PathBuf, mirror: &str) -> Fetcher {
+        let mut f = Fetcher::with(cache, Some(Mirror::parse(mirror).unwrap()), false).unwrap();
+        f.stall = Duration::from_secs(1);
+        f.backoff = Duration::from_millis(20);
+        f
+    }
+
+    fn part_of(f: &Fetcher, src: &Source) -> PathBuf {
+        f.cached_path(src)
+            .with_file_name(format!("{}.part", src.file_name()))
+    }
+
+    fn body() -> Vec<u8> {
+        (0..300_000u32).flat_map(|i| i.to_le_bytes()).collect()
+    }
+
+    /// The pinned file at `/ftp/python/9.9.9/file.tar.xz` as a plain static server serves it
+    /// (ranges, an ETag), 404 for anything else.
+    fn static_file(body: Vec<u8>) -> impl Fn(&Request) -> Reply + Send + Sync + 'static {
+        move |req: &Request| {
+            if req.path != "/ftp/python/9.9.9/file.tar.xz" {
+                return Reply::status(404);
+            }
+            Reply::file(req, &body, true, Some("\"v1\""), None)
         }
     }
 
@@ -358,144 +680,442 @@ mod tests {
         assert_eq!((p, s.url), (path, good.url));
     }
 
-    /// A loopback HTTP server: serves `body`, honours `Range` when `ranges` is set, and cuts
-    /// the first `cut_first` responses short after half the body.
-    struct Server {
-        port: u16,
-        requests: Arc<Mutex<Vec<String>>>,
-    }
-
-    fn serve(body: Vec<u8>, ranges: bool, cut_first: usize) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let log = requests.clone();
-        std::thread::spawn(move || {
-            for (i, stream) in listener.incoming().enumerate() {
-                let mut stream = stream.unwrap();
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut head = String::new();
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
-                        break;
-                    }
-                    head.push_str(&line);
-                }
-                log.lock().unwrap().push(head.clone());
-                if !head.contains("/ftp/python/9.9.9/file.tar.xz") {
-                    let _ = stream.write_all(
-                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                    );
-                    continue;
-                }
-                let start = head
-                    .lines()
-                    .find_map(|l| {
-                        l.to_ascii_lowercase()
-                            .strip_prefix("range: bytes=")
-                            .map(|r| r.trim_end_matches('-').parse::<usize>().unwrap())
-                    })
-                    .filter(|_| ranges)
-                    .unwrap_or(0);
-                let rest = &body[start..];
-                let status = if start > 0 {
-                    "206 Partial Content"
-                } else {
-                    "200 OK"
-                };
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    rest.len()
-                );
-                let send = if i < cut_first {
-                    &rest[..rest.len() / 2]
-                } else {
-                    rest
-                };
-                let _ = stream.write_all(send);
-            }
-        });
-        Server { port, requests }
-    }
-
-    fn body() -> Vec<u8> {
-        (0..300_000u32).flat_map(|i| i.to_le_bytes()).collect()
-    }
-
     #[test]
     fn real_download_over_loopback_http() {
         let body = body();
-        let server = serve(body.clone(), true, 0);
-        let root = tmpdir("http");
-        let mirror = Mirror::parse(&format!("http://127.0.0.1:{}", server.port)).unwrap();
-        let f = Fetcher::with(root.join("cache"), Some(mirror), false).unwrap();
+        let server = Server::start(static_file(body.clone()));
+        let f = fetcher(tmpdir("http").join("cache"), &server.url());
         let (path, _) = f
             .fetch_any(&[source("missing.tar.xz", b"?"), source("file.tar.xz", &body)])
             .unwrap();
         assert_eq!(fs::read(path).unwrap(), body);
-        let reqs = server.requests.lock().unwrap();
-        assert!(
-            reqs[0].starts_with("GET /ftp/python/9.9.9/missing.tar.xz"),
-            "{reqs:?}"
-        );
+        let reqs = server.requests();
+        assert_eq!(reqs[0].path, "/ftp/python/9.9.9/missing.tar.xz", "{reqs:?}");
     }
 
     #[test]
-    fn interrupted_download_resumes_with_range() {
+    fn interrupted_download_resumes_with_range_and_if_range() {
         let body = body();
-        let server = serve(body.clone(), true, 1);
-        let root = tmpdir("resume");
-        let f = Fetcher::with(
-            root.join("cache"),
-            Some(Mirror::parse(&format!("http://127.0.0.1:{}", server.port)).unwrap()),
-            false,
-        )
-        .unwrap();
+        let half = body.len() / 2;
+        let file = static_file(body.clone());
+        let server = Server::start(move |req| match req.n {
+            0 => file(req).cut_after(half),
+            _ => file(req),
+        });
+        let f = fetcher(tmpdir("resume").join("cache"), &server.url());
         let path = f.fetch(&source("file.tar.xz", &body)).unwrap();
         assert_eq!(fs::read(path).unwrap(), body);
-        let reqs = server.requests.lock().unwrap();
+        let reqs = server.requests();
         assert_eq!(reqs.len(), 2, "{reqs:?}");
-        assert!(
-            reqs[1]
-                .to_ascii_lowercase()
-                .contains(&format!("range: bytes={}-", body.len() / 2)),
-            "{reqs:?}"
-        );
+        assert_eq!(reqs[1].range_start(), Some(half), "{reqs:?}");
+        assert_eq!(reqs[1].header("if-range"), Some("\"v1\""), "{reqs:?}");
     }
 
     #[test]
     fn interrupted_download_restarts_when_the_server_ignores_range() {
         let body = body();
-        let server = serve(body.clone(), false, 1);
-        let root = tmpdir("restart");
-        let f = Fetcher::with(
-            root.join("cache"),
-            Some(Mirror::parse(&format!("http://127.0.0.1:{}", server.port)).unwrap()),
-            false,
-        )
-        .unwrap();
+        let b = body.clone();
+        let server = Server::start(move |req| {
+            let r = Reply::file(req, &b, false, None, None);
+            if req.n == 0 {
+                r.cut_after(b.len() / 2)
+            } else {
+                r
+            }
+        });
+        let f = fetcher(tmpdir("restart").join("cache"), &server.url());
         let path = f.fetch(&source("file.tar.xz", &body)).unwrap();
         assert_eq!(fs::read(path).unwrap(), body);
+    }
+
+    /// The file changed on the server between two attempts: `If-Range` makes the server send
+    /// the new file whole, never the new file's tail after the old one's head.
+    #[test]
+    fn a_changed_file_is_downloaded_whole_not_spliced() {
+        let (old, new) = (body(), body().iter().map(|b| b ^ 0x5a).collect::<Vec<u8>>());
+        let half = old.len() / 2;
+        let n = new.clone();
+        let server = Server::start(move |req| match req.n {
+            0 => Reply::file(req, &old, true, Some("\"old\""), None).cut_after(half),
+            _ => Reply::file(req, &n, true, Some("\"new\""), None),
+        });
+        let f = fetcher(tmpdir("changed").join("cache"), &server.url());
+        let path = f.fetch(&source("file.tar.xz", &new)).unwrap();
+        assert_eq!(fs::read(path).unwrap(), new);
+        let reqs = server.requests();
+        assert_eq!(reqs[1].header("if-range"), Some("\"old\""), "{reqs:?}");
     }
 
     #[test]
     fn a_partial_file_left_by_a_killed_run_is_resumed_not_trusted() {
         let body = body();
-        let server = serve(body.clone(), true, 0);
-        let root = tmpdir("killed");
-        let f = Fetcher::with(
-            root.join("cache"),
-            Some(Mirror::parse(&format!("http://127.0.0.1:{}", server.port)).unwrap()),
-            false,
-        )
-        .unwrap();
+        let server = Server::start(static_file(body.clone()));
+        let f = fetcher(tmpdir("killed").join("cache"), &server.url());
         let src = source("file.tar.xz", &body);
-        let part = f.cached_path(&src).with_file_name("file.tar.xz.part");
+        let part = part_of(&f, &src);
         fs::create_dir_all(part.parent().unwrap()).unwrap();
+        // What a run killed after 1000 bytes leaves: the bytes and where they came from.
         fs::write(&part, &body[..1000]).unwrap();
+        Resume {
+            url: format!("{}/ftp/python/9.9.9/file.tar.xz", server.url()),
+            etag: Some("\"v1\"".into()),
+            last_modified: None,
+        }
+        .save(&part)
+        .unwrap();
         assert_eq!(fs::read(f.fetch(&src).unwrap()).unwrap(), body);
-        assert!(!part.exists());
+        assert_eq!(server.requests()[0].range_start(), Some(1000));
+        assert!(!part.exists() && !state_path(&part).exists());
+    }
+
+    /// Issue 21, item 4: mirror A sends an HTML error page cut short; mirror B, which is
+    /// good, must not be asked for the rest of A's bytes, nor blamed for them.
+    #[test]
+    fn a_partial_file_from_another_mirror_is_never_resumed() {
+        let body = body();
+        let page = b"<html><body>Service temporarily overloaded</body></html>".repeat(100);
+        let a = Server::start(move |_req: &Request| Reply::bytes(&page).cut_after(2000));
+        let b = Server::start(static_file(body.clone()));
+        let cache = tmpdir("two-mirrors").join("cache");
+        let src = source("file.tar.xz", &body);
+        let err = format!(
+            "{:#}",
+            fetcher(cache.clone(), &a.url()).fetch(&src).unwrap_err()
+        );
+        assert!(err.contains("is kept"), "{err}");
+        let fetched = fetcher(cache, &b.url()).fetch(&src);
+        assert_eq!(fs::read(fetched.unwrap()).unwrap(), body);
+        let reqs = b.requests();
+        assert_eq!(reqs.len(), 1, "{reqs:?}");
+        assert_eq!(
+            reqs[0].header("range"),
+            None,
+            "B was asked to resume A's bytes"
+        );
+    }
+
+    /// A part whose bytes came from an older version of the file at the same URL, from a
+    /// server without validators: the resume fails the digest, and one download from zero
+    /// fixes it. A server that really serves another file is blamed after that one retry.
+    #[test]
+    fn a_digest_mismatch_after_a_resume_retries_once_from_zero() {
+        let body = body();
+        let b = body.clone();
+        let server = Server::start(move |req| Reply::file(req, &b, true, None, None));
+        let f = fetcher(tmpdir("mismatch-resume").join("cache"), &server.url());
+        let src = source("file.tar.xz", &body);
+        let stale = |f: &Fetcher, src: &Source| {
+            let part = part_of(f, src);
+            fs::create_dir_all(part.parent().unwrap()).unwrap();
+            fs::write(&part, vec![0u8; 1000]).unwrap();
+            Resume {
+                url: format!("{}/ftp/python/9.9.9/file.tar.xz", server.url()),
+                etag: None,
+                last_modified: None,
+            }
+            .save(&part)
+            .unwrap();
+        };
+        stale(&f, &src);
+        assert_eq!(fs::read(f.fetch(&src).unwrap()).unwrap(), body);
+        let reqs = server.requests();
+        assert_eq!(reqs.len(), 2, "{reqs:?}");
+        assert_eq!(
+            (reqs[0].range_start(), reqs[1].range_start()),
+            (Some(1000), None)
+        );
+
+        let wrong = source("file.tar.xz", b"what the recipe pinned");
+        let f = fetcher(tmpdir("mismatch-blame").join("cache"), &server.url());
+        stale(&f, &wrong);
+        let err = format!("{:#}", f.fetch(&wrong).unwrap_err());
+        assert!(err.contains("serves a different file"), "{err}");
+        assert_eq!(server.requests().len(), 4);
+        assert!(!part_of(&f, &wrong).exists());
+    }
+
+    /// Issue 21, item 3: 5xx and 429 are retried (with a pause that grows), other 4xx are
+    /// not, and the message says the status once.
+    #[test]
+    fn server_errors_are_retried_client_errors_are_not() {
+        let body = body();
+        for status in [500, 502, 503, 504, 429] {
+            let file = static_file(body.clone());
+            let server = Server::start(move |req| match req.n {
+                0..=2 => Reply::status(status),
+                _ => file(req),
+            });
+            let f = fetcher(
+                tmpdir(&format!("retry-{status}")).join("cache"),
+                &server.url(),
+            );
+            let t = Instant::now();
+            let fetched = f.fetch(&source("file.tar.xz", &body));
+            assert!(
+                fetched.is_ok(),
+                "HTTP {status} was not retried: {fetched:?}"
+            );
+            assert_eq!(server.requests().len(), 4, "HTTP {status}");
+            // 20 + 40 + 80 ms: exponential backoff.
+            assert!(
+                t.elapsed() >= Duration::from_millis(140),
+                "HTTP {status}: no backoff"
+            );
+        }
+        for status in [400, 401, 403] {
+            let server = Server::start(move |_req: &Request| Reply::status(status));
+            let f = fetcher(
+                tmpdir(&format!("no-retry-{status}")).join("cache"),
+                &server.url(),
+            );
+            let err = format!("{:#}", f.fetch(&source("file.tar.xz", &body)).unwrap_err());
+            assert_eq!(server.requests().len(), 1, "HTTP {status} was retried");
+            assert_eq!(err.matches(&status.to_string()).count(), 1, "{err}");
+            assert!(
+                err.contains("/ftp/python/9.9.9/file.tar.xz") && err.contains("--mirror"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn retry_after_is_honoured() {
+        let body = body();
+        let file = static_file(body.clone());
+        let server = Server::start(move |req| match req.n {
+            0 => Reply::status(503).header("Retry-After", "1"),
+            _ => file(req),
+        });
+        let f = fetcher(tmpdir("retry-after").join("cache"), &server.url());
+        let t = Instant::now();
+        f.fetch(&source("file.tar.xz", &body)).unwrap();
+        assert!(t.elapsed() >= Duration::from_secs(1));
+    }
+
+    /// Issue 21, item 5: a 416 starts over from zero cleanly; a server answering 416 to a
+    /// request without a range is an error that names it, not a bare ENOENT.
+    #[test]
+    fn http_416_starts_over_from_zero() {
+        let body = body();
+        let server = Server::start(static_file(body.clone()));
+        let f = fetcher(tmpdir("416").join("cache"), &server.url());
+        let src = source("file.tar.xz", &body);
+        let part = part_of(&f, &src);
+        fs::create_dir_all(part.parent().unwrap()).unwrap();
+        fs::write(&part, [&body[..], b"and more"].concat()).unwrap();
+        Resume {
+            url: format!("{}/ftp/python/9.9.9/file.tar.xz", server.url()),
+            etag: Some("\"v1\"".into()),
+            last_modified: None,
+        }
+        .save(&part)
+        .unwrap();
+        assert_eq!(fs::read(f.fetch(&src).unwrap()).unwrap(), body);
+        let reqs = server.requests();
+        assert_eq!((reqs.len(), reqs[1].header("range")), (2, None), "{reqs:?}");
+
+        let always = Server::start(|_req: &Request| Reply::status(416));
+        let f = fetcher(tmpdir("416-always").join("cache"), &always.url());
+        let part = part_of(&f, &src);
+        fs::create_dir_all(part.parent().unwrap()).unwrap();
+        fs::write(&part, b"some bytes").unwrap();
+        Resume {
+            url: format!("{}/ftp/python/9.9.9/file.tar.xz", always.url()),
+            etag: None,
+            last_modified: None,
+        }
+        .save(&part)
+        .unwrap();
+        let err = format!("{:#}", f.fetch(&src).unwrap_err());
+        assert!(
+            err.contains("HTTP 416") && err.contains(&always.url()),
+            "{err}"
+        );
+        assert!(!err.contains("os error"), "{err}");
+    }
+
+    /// Issue 21, item 5: a server that stops sending is named with the time it was silent,
+    /// and retried; the retry resumes.
+    #[test]
+    fn a_stalled_transfer_says_so_and_is_retried() {
+        let body = body();
+        let half = body.len() / 2;
+        let file = static_file(body.clone());
+        let server = Server::start(move |req| match req.n {
+            0 => file(req).stall_at(half, Duration::from_secs(4)),
+            1 => file(req).stall_head(Duration::from_secs(4)),
+            _ => file(req),
+        });
+        let f = fetcher(tmpdir("stall").join("cache"), &server.url());
+        let t = Instant::now();
+        let path = f.fetch(&source("file.tar.xz", &body)).unwrap();
+        assert_eq!(fs::read(path).unwrap(), body);
+        assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+        let reqs = server.requests();
+        assert_eq!(reqs.len(), 3, "{reqs:?}");
+        assert_eq!(reqs[2].range_start(), Some(half), "{reqs:?}");
+
+        let silent =
+            Server::start(|_req: &Request| Reply::bytes(b"x").stall_head(Duration::from_secs(10)));
+        let f = fetcher(tmpdir("stall-always").join("cache"), &silent.url());
+        let err = format!("{:#}", f.fetch(&source("file.tar.xz", b"x")).unwrap_err());
+        assert!(
+            err.contains(&format!("no response for 1 s from {}", silent.url())),
+            "{err}"
+        );
+        assert!(err.contains("failed 4 times"), "{err}");
+    }
+
+    /// Issue 21, item 5: a server that trickles never stalls, but a download has a deadline;
+    /// and off a terminal it prints progress lines meanwhile.
+    #[test]
+    fn a_trickle_meets_the_deadline_and_prints_progress() {
+        let body = vec![7u8; 200_000];
+        let b = body.clone();
+        let server = Server::start(move |req| {
+            Reply::file(req, &b, true, None, None).trickle(1000, Duration::from_millis(20))
+        });
+        let mut f = fetcher(tmpdir("trickle").join("cache"), &server.url());
+        f.deadline = Duration::from_millis(1500);
+        f.progress_every = Duration::from_millis(300);
+        let src = source("trickle.tar.xz", &body);
+        let t = Instant::now();
+        let err = format!("{:#}", f.fetch(&src).unwrap_err());
+        assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+        assert!(err.contains("took longer than 1.5 s"), "{err}");
+        assert!(
+            err.contains(DEADLINE_ENV) && err.contains("is kept"),
+            "{err}"
+        );
+        assert_eq!(server.requests().len(), 1, "a deadline is not retried");
+        let lines = crate::util::progress::tests::plain_lines("trickle.tar.xz");
+        assert!(lines.len() >= 2, "{lines:?}");
+    }
+
+    /// Issue 21, item 7: a mirror's credentials appear in no message, whatever failed.
+    #[test]
+    fn credentials_never_appear_in_an_error() {
+        let body = body();
+        let forbidden = Server::start(|_req: &Request| Reply::status(403));
+        let wrong = Server::start(|_req: &Request| Reply::bytes(b"not the file"));
+        let dead = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        for (name, base) in [
+            ("403", forbidden.url()),
+            ("mismatch", wrong.url()),
+            ("refused", format!("http://127.0.0.1:{dead}")),
+        ] {
+            let mirror = base.replace("http://", "http://user:s3cret@");
+            let f = fetcher(tmpdir(&format!("creds-{name}")).join("cache"), &mirror);
+            let err = format!("{:#}", f.fetch(&source("file.tar.xz", &body)).unwrap_err());
+            assert!(!err.contains("s3cret"), "{name}: {err}");
+            assert!(err.contains("127.0.0.1"), "{name}: {err}");
+        }
+    }
+
+    /// Issue 21, item 6: a directory where the cache entry should be is named, with the way
+    /// out, before anything is downloaded; nothing is left behind.
+    #[test]
+    fn a_directory_in_the_way_of_a_cache_entry_leaves_nothing() {
+        let body = body();
+        let server = Server::start(static_file(body.clone()));
+        let f = fetcher(tmpdir("dir-in-the-way").join("cache"), &server.url());
+        let src = source("file.tar.xz", &body);
+        let dest = f.cached_path(&src);
+        fs::create_dir_all(dest.join("sub")).unwrap();
+        let err = format!("{:#}", f.fetch(&src).unwrap_err());
+        assert!(
+            err.contains(&dest.display().to_string()) && err.contains("move it away"),
+            "{err}"
+        );
+        let left: Vec<_> = fs::read_dir(dest.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(left, ["file.tar.xz"], "{left:?}");
+        assert!(server.requests().is_empty());
+    }
+
+    /// Issue 21, item 1: a copy from a read-only `file://` mirror into a full cache, as an
+    /// unprivileged user: the failed copy leaves no read-only `.part` behind, and once there is
+    /// room the next run succeeds. Needs root to mount a tmpfs (CI runs as root).
+    #[test]
+    fn a_failed_copy_from_a_read_only_mirror_never_blocks_the_cache() {
+        use crate::util::testing::{Tmpfs, is_root};
+        use std::os::unix::fs::PermissionsExt;
+        if !is_root() {
+            eprintln!("skipped: mounting a tmpfs and switching users needs root");
+            return;
+        }
+        let root = tmpdir("ro-mirror");
+        let dir = root.join("mirror/ftp/python/9.9.9");
+        fs::create_dir_all(&dir).unwrap();
+        let body: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
+        fs::write(dir.join("big.tar.xz"), &body).unwrap();
+        fs::set_permissions(dir.join("big.tar.xz"), fs::Permissions::from_mode(0o444)).unwrap();
+        for d in [&root, &root.join("mirror"), &dir] {
+            fs::set_permissions(d, fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let cache = root.join("cache");
+        let tmpfs = Tmpfs::mount(&cache, "size=1m,uid=65534,gid=65534,mode=755");
+        let src = source("big.tar.xz", &body);
+        let run = || {
+            let out = std::process::Command::new("setpriv")
+                .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(std::env::current_exe().unwrap())
+                .args(["--exact", "pipeline::fetch::tests::fetch_as_another_user"])
+                .args(["--ignored", "--nocapture", "--test-threads=1"])
+                .env(
+                    "XTASK_TEST_FETCH",
+                    format!(
+                        "{}|{}|{}",
+                        root.join("mirror").display(),
+                        cache.display(),
+                        src.sha256
+                    ),
+                )
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let first = run();
+        assert!(
+            first.contains("FETCH-ERR") && first.contains("disk is full"),
+            "{first}"
+        );
+        let left: Vec<_> = walkdir::WalkDir::new(&cache)
+            .into_iter()
+            .flatten()
+            .filter(|e| e.file_type().is_file() && e.file_name() != ".lock")
+            .map(|e| e.path().to_path_buf())
+            .collect();
+        assert!(left.is_empty(), "the failed copy left {left:?}");
+        tmpfs.remount("size=8m");
+        let second = run();
+        assert!(second.contains("FETCH-OK"), "{second}");
+        drop(tmpfs);
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// Run by the test above, as another user: fetches `big.tar.xz` and says how it went.
+    #[test]
+    #[ignore = "a helper: a_failed_copy_from_a_read_only_mirror_never_blocks_the_cache runs it"]
+    fn fetch_as_another_user() {
+        let Ok(spec) = std::env::var("XTASK_TEST_FETCH") else {
+            return;
+        };
+        let [mirror, cache, sha256]: [&str; 3] =
+            spec.split('|').collect::<Vec<_>>().try_into().unwrap();
+        let f = Fetcher::with(cache.into(), Some(Mirror::parse(mirror).unwrap()), false).unwrap();
+        let src = Source {
+            url: format!("{UPSTREAM}/ftp/python/9.9.9/big.tar.xz"),
+            sha256: sha256.to_string(),
+        };
+        match f.fetch(&src) {
+            Ok(_) => println!("FETCH-OK"),
+            Err(e) => println!("FETCH-ERR {e:#}"),
+        }
     }
 }

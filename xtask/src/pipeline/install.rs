@@ -36,10 +36,7 @@ pub fn make_install(b: &Build, staging: &Path) -> Result<()> {
         );
     }
     let installed = staging.join(PREFIX.trim_start_matches('/'));
-    for entry in
-        std::fs::read_dir(&installed).map_err(|e| fs::io_error(e, "listing", &installed))?
-    {
-        let entry = entry?;
+    for entry in fs::read_dir(&installed)? {
         fs::rename(&entry.path(), &staging.join(entry.file_name()))?;
     }
     std::fs::remove_dir(&installed).map_err(|e| fs::io_error(e, "removing", &installed))?;
@@ -57,8 +54,8 @@ pub fn make_install(b: &Build, staging: &Path) -> Result<()> {
 /// path (python-build-standalone's shell-and-Python polyglot), so they work wherever the
 /// sysroot is.
 fn relocatable_scripts(bin: &Path, python: &str) -> Result<()> {
-    for entry in std::fs::read_dir(bin).map_err(|e| fs::io_error(e, "listing", bin))? {
-        let path = entry?.path();
+    for entry in fs::read_dir(bin)? {
+        let path = entry.path();
         if !path.is_file() || path.is_symlink() {
             continue;
         }
@@ -242,13 +239,13 @@ pub fn exports_list(staging: &Path, link: &Link, abi: &str, never: &[&str]) -> R
 pub fn licenses(b: &Build, staging: &Path, libs: &[Built]) -> Result<()> {
     let dir = staging.join("licenses");
     fs::create_dir_all(&dir.join("cpython"))?;
-    copy_regular(&b.src.join("LICENSE"), &dir.join("cpython/LICENSE"))?;
+    copy_regular(&b.src, "LICENSE", &dir.join("cpython/LICENSE"))?;
     for dep in libs {
         let d = dir.join(&dep.lib.name);
         fs::create_dir_all(&d)?;
         for l in &dep.lib.licenses {
-            let from = dep.source_dir.join(l);
-            copy_regular(&from, &d.join(from.file_name().context("licence name")?))?;
+            let name = Path::new(l).file_name().context("licence name")?;
+            copy_regular(&dep.source_dir, l, &d.join(name))?;
         }
         fs::write(
             &d.join("SOURCE"),
@@ -261,15 +258,22 @@ pub fn licenses(b: &Build, staging: &Path, libs: &[Built]) -> Result<()> {
     Ok(())
 }
 
-fn copy_regular(from: &Path, to: &Path) -> Result<()> {
-    let meta = std::fs::symlink_metadata(from).map_err(|e| fs::io_error(e, "reading", from))?;
-    if !meta.is_file() {
+/// Copies `base/rel`, which must be a regular file inside `base` however it is reached: a
+/// directory on the way that is a link out of the tree is refused as a link itself is.
+fn copy_regular(base: &Path, rel: &str, to: &Path) -> Result<()> {
+    let from = base.join(rel);
+    let meta = std::fs::symlink_metadata(&from).map_err(|e| fs::io_error(e, "reading", &from))?;
+    let real = std::fs::canonicalize(&from).map_err(|e| fs::io_error(e, "resolving", &from))?;
+    let real_base = std::fs::canonicalize(base).map_err(|e| fs::io_error(e, "resolving", base))?;
+    if !meta.is_file() || !real.starts_with(&real_base) {
         bail!(
-            "{} is not a regular file: refusing to copy it into the sysroot",
-            from.display()
+            "{} is not a regular file inside {} (a link, or reached through one): refusing to \
+             copy it into the sysroot; check the licence paths of the recipe",
+            from.display(),
+            base.display()
         );
     }
-    fs::copy_file(from, to).map(|_| ())
+    fs::copy_file(&from, to).map(|_| ())
 }
 
 /// `--disable-test-modules` also skips installing the `test` package; the regression subset
@@ -323,6 +327,28 @@ mod tests {
             std::fs::read_to_string(moved.join("other")).unwrap(),
             "#!/bin/sh\necho untouched\n"
         );
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// Issue 21, item 2: a licence is copied only from inside its tree, never through a link.
+    #[test]
+    fn a_licence_is_never_read_through_a_link() {
+        let d = std::env::temp_dir().join(format!("xtask-licence-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("src/real")).unwrap();
+        std::fs::write(d.join("src/real/LICENSE"), "MIT").unwrap();
+        std::fs::write(d.join("outside"), "secret").unwrap();
+        std::os::unix::fs::symlink(d.join("outside"), d.join("src/LINK")).unwrap();
+        std::os::unix::fs::symlink(&d, d.join("src/up")).unwrap();
+        copy_regular(&d.join("src"), "real/LICENSE", &d.join("copy")).unwrap();
+        assert_eq!(std::fs::read_to_string(d.join("copy")).unwrap(), "MIT");
+        for bad in ["LINK", "up/outside"] {
+            let err = copy_regular(&d.join("src"), bad, &d.join("bad"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("refusing"), "{bad}: {err}");
+            assert!(!d.join("bad").exists(), "{bad}");
+        }
         std::fs::remove_dir_all(&d).unwrap();
     }
 

@@ -60,8 +60,8 @@ pub fn install(
         );
     }
     let (mut pure, mut compiled) = (Vec::new(), Vec::new());
-    for entry in std::fs::read_dir(&wheels).map_err(|e| fs::io_error(e, "listing", &wheels))? {
-        let path = entry?.path();
+    for entry in fs::read_dir(&wheels)? {
+        let path = entry.path();
         let name = path
             .file_name()
             .unwrap_or_default()

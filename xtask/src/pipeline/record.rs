@@ -127,8 +127,7 @@ pub fn write(staging: &Path, final_dir: &Path, manifest: &Manifest, logs: &Path)
     )?;
     let dest = staging.join("logs");
     fs::create_dir_all(&dest)?;
-    for entry in std::fs::read_dir(logs).map_err(|e| fs::io_error(e, "listing", logs))? {
-        let entry = entry?;
+    for entry in fs::read_dir(logs)? {
         fs::copy_file(&entry.path(), &dest.join(entry.file_name()))?;
     }
     Ok(())

@@ -14,11 +14,11 @@ pub fn io_error(e: io::Error, doing: &str, path: &Path) -> anyhow::Error {
     let hint = match e.kind() {
         io::ErrorKind::PermissionDenied => {
             "check the permissions of it and of its parent directories, or point the tool \
-             elsewhere (--cache-dir, --sysroots-dir, --out)"
+             elsewhere (--cache-dir, --sysroots-dir, --out; builds work in the checkout's target/)"
         }
         io::ErrorKind::ReadOnlyFilesystem => {
             "it is on a read-only file system: point the tool at a writable directory \
-             (--cache-dir, --sysroots-dir, --out)"
+             (--cache-dir, --sysroots-dir, --out; builds work in the checkout's target/)"
         }
         io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => {
             "the disk is full: free some space there and run again (nothing was published)"
@@ -29,7 +29,7 @@ pub fn io_error(e: io::Error, doing: &str, path: &Path) -> anyhow::Error {
         io::ErrorKind::IsADirectory => {
             "a directory stands where a file is needed: move that directory away"
         }
-        io::ErrorKind::NotFound => "it does not exist",
+        io::ErrorKind::NotFound => "it does not exist: check the path",
         io::ErrorKind::AlreadyExists => "something already exists there: move it away",
         io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock => "try again",
         _ => "",
@@ -57,8 +57,22 @@ pub fn read_to_string(path: &Path) -> Result<String> {
     fs::read_to_string(path).map_err(|e| io_error(e, "reading", path))
 }
 
+/// The entries of a directory; an error reading any of them names the directory.
+pub fn read_dir(path: &Path) -> Result<Vec<fs::DirEntry>> {
+    fs::read_dir(path)
+        .and_then(|entries| entries.collect())
+        .map_err(|e| io_error(e, "listing", path))
+}
+
 pub fn create_dir_all(path: &Path) -> Result<()> {
     fs::create_dir_all(path).map_err(|e| io_error(e, "creating directory", path))
+}
+
+/// The current directory; it may have been deleted under a shell that still stands in it.
+pub fn current_dir() -> Result<PathBuf> {
+    std::env::current_dir().map_err(|e| {
+        anyhow!("the current directory cannot be read ({e}): cd into an existing directory and run again")
+    })
 }
 
 /// Removes a directory tree if it exists.

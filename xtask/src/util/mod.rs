@@ -12,4 +12,6 @@ pub mod shell;
 pub mod sign;
 pub mod store;
 pub mod template;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod wasm;

@@ -4,7 +4,6 @@
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
-use std::fs::File;
 use std::io::{IsTerminal, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -32,13 +31,14 @@ pub struct Bytes {
     done: u64,
     started: Instant,
     last_line: Instant,
+    every: Duration,
 }
-
-const PLAIN_EVERY: Duration = Duration::from_secs(30);
 
 impl Bytes {
     pub fn new(name: &str, total: Option<u64>, already: u64) -> Bytes {
-        let bar = std::io::stderr().is_terminal().then(|| {
+        // Unit tests read the plain lines, wherever their output goes.
+        let tty = !cfg!(test) && std::io::stderr().is_terminal();
+        let bar = tty.then(|| {
             let bar = match total {
                 Some(n) => ProgressBar::new(n).with_style(
                     ProgressStyle::with_template(
@@ -61,25 +61,32 @@ impl Bytes {
             done: already,
             started: Instant::now(),
             last_line: Instant::now(),
+            every: Duration::from_secs(30),
         }
+    }
+
+    /// How often a plain line is printed when stderr is no terminal [30 s].
+    pub fn every(mut self, every: Duration) -> Bytes {
+        self.every = every;
+        self
     }
 
     pub fn add(&mut self, n: u64) {
         self.done += n;
         match &self.bar {
             Some(bar) => bar.inc(n),
-            None if self.last_line.elapsed() >= PLAIN_EVERY => {
+            None if self.last_line.elapsed() >= self.every => {
                 self.last_line = Instant::now();
                 let of = self
                     .total
                     .map(|t| format!(" of {}", mib(t)))
                     .unwrap_or_default();
-                eprintln!(
+                plain(format!(
                     "    {}: {}{of} after {:.0?}",
                     self.name,
                     mib(self.done),
                     self.started.elapsed()
-                );
+                ));
             }
             None => {}
         }
@@ -96,6 +103,12 @@ impl Bytes {
             bar.abandon();
         }
     }
+}
+
+fn plain(line: String) {
+    #[cfg(test)]
+    tests::PLAIN.lock().unwrap().push(line.clone());
+    eprintln!("{line}");
 }
 
 fn mib(n: u64) -> String {
@@ -121,10 +134,44 @@ pub fn last_line(path: &Path) -> Result<String> {
 }
 
 fn read_end(path: &Path, max: u64) -> Result<String> {
-    let mut f = File::open(path)?;
-    let len = f.metadata()?.len();
-    f.seek(SeekFrom::Start(len.saturating_sub(max)))?;
+    let mut f = crate::util::fs::open(path)?;
     let mut buf = Vec::new();
-    f.read_to_end(&mut buf)?;
+    f.metadata()
+        .and_then(|m| f.seek(SeekFrom::Start(m.len().saturating_sub(max))))
+        .and_then(|_| f.read_to_end(&mut buf))
+        .map_err(|e| crate::util::fs::io_error(e, "reading", path))?;
     Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Every plain progress line printed by this test process.
+    pub(crate) static PLAIN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+    pub(crate) fn plain_lines(name: &str) -> Vec<String> {
+        PLAIN
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(name))
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn off_a_terminal_a_transfer_prints_a_line_every_interval() {
+        let mut b = Bytes::new("every.bin", Some(4 << 20), 0).every(Duration::from_millis(50));
+        b.add(1 << 20);
+        assert!(
+            plain_lines("every.bin").is_empty(),
+            "a line before the interval"
+        );
+        std::thread::sleep(Duration::from_millis(60));
+        b.add(1 << 20);
+        let lines = plain_lines("every.bin");
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].contains("2.0 MiB of 4.0 MiB"), "{lines:?}");
+    }
 }

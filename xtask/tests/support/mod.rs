@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod http;
+
 use anyhow::{Context, Result, bail};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -264,50 +266,39 @@ pub fn nginx(dir: &Path) -> Result<Nginx> {
     })
 }
 
-/// A plain HTTP server on 127.0.0.1 that serves files from a directory, but answers the first
-/// `failures` requests with 500: a cache that fails and then recovers.
-pub fn flaky_server(
-    dir: &Path,
-    failures: usize,
-) -> Result<(String, std::sync::Arc<std::sync::atomic::AtomicUsize>)> {
-    use std::io::{BufRead, BufReader, Write};
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let port = listener.local_addr()?.port();
-    let seen = std::sync::Arc::new(AtomicUsize::new(0));
-    let (dir, count) = (dir.to_path_buf(), seen.clone());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let n = count.fetch_add(1, Ordering::SeqCst);
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request = String::new();
-            let _ = reader.read_line(&mut request);
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-            }
-            let path = request
-                .split_whitespace()
-                .nth(1)
-                .unwrap_or("/")
-                .trim_start_matches('/')
-                .to_string();
-            let mut stream = stream;
-            let (status, body) = match (n < failures, std::fs::read(dir.join(&path))) {
-                (true, _) => ("500 Internal Server Error", b"failing on purpose".to_vec()),
-                (false, Ok(b)) => ("200 OK", b),
-                (false, Err(_)) => ("404 Not Found", Vec::new()),
-            };
-            let head = format!(
-                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = stream
-                .write_all(head.as_bytes())
-                .and_then(|()| stream.write_all(&body));
+/// A tmpfs mounted for one test (which needs root), unmounted when dropped.
+pub struct Tmpfs(pub PathBuf);
+
+impl Tmpfs {
+    pub fn mount(dir: &Path, options: &str) -> Tmpfs {
+        std::fs::create_dir_all(dir).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "mounting a tmpfs on {} needs root", dir.display());
+        Tmpfs(dir.to_path_buf())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// A cache that answers the first `failures` requests with 500 and then serves the files
+/// of `dir`: a server that fails and recovers.
+pub fn flaky_server(dir: &Path, failures: usize) -> http::Server {
+    let dir = dir.to_path_buf();
+    http::Server::start(move |req| {
+        if req.n < failures {
+            return http::Reply::status(500);
         }
-    });
-    Ok((format!("http://127.0.0.1:{port}/"), seen))
+        match std::fs::read(dir.join(req.path.trim_start_matches('/'))) {
+            Ok(body) => http::Reply::file(req, &body, true, None, None),
+            Err(_) => http::Reply::status(404),
+        }
+    })
 }

@@ -52,12 +52,9 @@ fn object_symbols(bytes: &[u8], out: &mut Vec<Symbol>) -> Result<()> {
     }
     let file = object::File::parse(bytes).context("not an object file")?;
     for s in file.symbols() {
-        if !s.is_definition()
-            || !matches!(
-                s.kind(),
-                SymbolKind::Text | SymbolKind::Data | SymbolKind::Tls
-            )
-        {
+        // An assembler label without `.type` (CPython's perf trampoline) is NOTYPE but as
+        // much a definition other modules bind to as a function.
+        if !s.is_definition() || matches!(s.kind(), SymbolKind::Section | SymbolKind::File) {
             continue;
         }
         let Ok(name) = s.name() else { continue };
@@ -84,7 +81,8 @@ mod tests {
             d.join("a.c"),
             "int visible_fn(void) { return 1; }\n\
              __attribute__((visibility(\"hidden\"))) int hidden_fn(void) { return 2; }\n\
-             int visible_data = 3;\nstatic int local_fn(void) { return 4; }\nint (*keep)(void) = local_fn;\n",
+             int visible_data = 3;\nstatic int local_fn(void) { return 4; }\nint (*keep)(void) = local_fn;\n\
+             __asm__(\".text\\n.globl asm_label\\nasm_label:\\n ret\\n\");\n",
         )
         .unwrap();
         assert!(
@@ -109,6 +107,7 @@ mod tests {
         assert!(!get("hidden_fn").unwrap().exported);
         assert!(get("visible_data").unwrap().exported && !get("visible_data").unwrap().function);
         assert!(get("local_fn").is_none_or(|s| !s.exported));
+        assert!(get("asm_label").unwrap().exported);
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

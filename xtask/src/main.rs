@@ -44,7 +44,7 @@ struct Global {
     #[arg(
         long,
         global = true,
-        env = "PYSYSROOT_BINARY_CACHE",
+        env = xtask::pipeline::fetch::BINARY_CACHE_ENV,
         value_delimiter = ',',
         value_name = "URL"
     )]

@@ -68,6 +68,10 @@ fn refused(out: &Output, why: &str, sysroots: &Path) -> Result<()> {
         "the error does not say {why:?}:\n{stderr}"
     );
     ensure!(
+        !stderr.contains("--mirror"),
+        "a binary cache's failure sends the user to the source mirror:\n{stderr}"
+    );
+    ensure!(
         !published(sysroots),
         "a sysroot was published from a bad substitute"
     );

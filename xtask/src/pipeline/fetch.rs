@@ -14,6 +14,8 @@
 //! [`Fetcher::deadline`], retries included.
 
 use crate::model::mirror::{MIRROR_ENV, Mirror, UPSTREAM, redact};
+/// Named in messages about a binary cache.
+pub const BINARY_CACHE_ENV: &str = "PYSYSROOT_BINARY_CACHE";
 use crate::model::recipe::Source;
 use crate::util::fs::{self, io_error};
 use crate::util::hash::sha256_file;
@@ -31,9 +33,19 @@ pub const STALL_ENV: &str = "PYSYSROOT_FETCH_TIMEOUT";
 /// Seconds one file's download may take, retries included [default 1800].
 pub const DEADLINE_ENV: &str = "PYSYSROOT_FETCH_DEADLINE";
 
+/// Where the files come from, which decides what a failure tells the user to change.
+#[derive(Debug, Clone)]
+pub enum Origin {
+    /// Pinned sources: python.org, or the mirror standing in for it.
+    Sources,
+    /// Substitutes from the binary cache at this (redacted) address.
+    BinaryCache(String),
+}
+
 pub struct Fetcher {
     pub cache_dir: PathBuf,
     pub mirror: Option<Mirror>,
+    pub origin: Origin,
     /// Use only what is already in the cache.
     pub offline: bool,
     /// How long a server may send nothing (no answer, no byte of the body) before the
@@ -72,10 +84,37 @@ impl Fetcher {
         )
     }
 
+    /// A fetcher for a binary cache's archives: its failures point at the cache, not the mirror.
+    pub fn for_binary_cache(settings: &crate::model::Settings, cache: String) -> Result<Fetcher> {
+        let mut f = Self::with(settings.layout.cache.clone(), None, settings.offline)?;
+        f.origin = Origin::BinaryCache(cache);
+        Ok(f)
+    }
+
+    /// Who serves the files, for messages.
+    fn server(&self) -> String {
+        match (&self.origin, &self.mirror) {
+            (Origin::BinaryCache(c), _) => format!("the binary cache {c}"),
+            (Origin::Sources, Some(m)) => format!("the mirror {m}"),
+            (Origin::Sources, None) => UPSTREAM.to_string(),
+        }
+    }
+
+    /// What the user can change when the server fails them.
+    fn instead(&self) -> String {
+        match self.origin {
+            Origin::BinaryCache(_) => format!(
+                "use another binary cache (--binary-cache or {BINARY_CACHE_ENV}), or build here: --no-substitute"
+            ),
+            Origin::Sources => format!("use another mirror (--mirror or {MIRROR_ENV})"),
+        }
+    }
+
     pub fn with(cache_dir: PathBuf, mirror: Option<Mirror>, offline: bool) -> Result<Fetcher> {
         Ok(Fetcher {
             cache_dir,
             mirror,
+            origin: Origin::Sources,
             offline,
             stall: seconds_from_env(STALL_ENV, 60)?,
             deadline: seconds_from_env(DEADLINE_ENV, 30 * 60)?,
@@ -196,12 +235,11 @@ impl Fetcher {
         discard(part);
         Err(Failure::Fatal(anyhow!(
             "checksum mismatch for {shown}\n  expected sha256 {}\n  actual   sha256 {actual}\n  \
-             the download was deleted and nothing was installed; if the recipe is right, \
-             the mirror ({}) serves a different file: use another (--mirror or {MIRROR_ENV})",
+             the download was deleted and nothing was installed; if the pinned digest is right, \
+             {} serves a different file: {}",
             source.sha256,
-            self.mirror
-                .as_ref()
-                .map_or(UPSTREAM.to_string(), |m| m.to_string()),
+            self.server(),
+            self.instead(),
         )))
     }
 
@@ -237,13 +275,11 @@ impl Fetcher {
             }
         }
         let e = last.expect("at least one attempt");
-        let next = match &self.mirror {
-            Some(m) => format!("check that the mirror {m} is up, or use another"),
-            None => "if the server is unreachable from here, use a mirror".to_string(),
-        };
         Err(Failure::Fatal(anyhow!(
-            "{e:#}\n  downloading {shown} failed {ATTEMPTS} times{}; {next}: --mirror or {MIRROR_ENV}",
-            kept(part)
+            "{e:#}\n  downloading {shown} failed {ATTEMPTS} times{}; check that {} is up and reachable from here, or {}",
+            kept(part),
+            self.server(),
+            self.instead()
         )))
     }
 
@@ -267,7 +303,7 @@ impl Fetcher {
             }
         }
         let response = request.send().map_err(|e| self.request_failed(e, shown))?;
-        let resumed = answer(&response, shown, part, have)?;
+        let resumed = answer(&response, shown, part, have, &self.instead())?;
         if !resumed {
             Resume::of(shown, &response).save(part)?;
         }
@@ -367,9 +403,10 @@ impl Fetcher {
     fn past_deadline(&self, shown: &str, part: &Path) -> anyhow::Error {
         anyhow!(
             "downloading {shown} took longer than {}, the limit for one download{}; \
-             use a faster mirror (--mirror or {MIRROR_ENV}), or raise the limit: {DEADLINE_ENV}=<seconds>",
+             {}, or raise the limit: {DEADLINE_ENV}=<seconds>",
             seconds(self.deadline),
-            kept(part)
+            kept(part),
+            self.instead()
         )
     }
 }
@@ -407,6 +444,7 @@ fn answer(
     shown: &str,
     part: &Path,
     have: u64,
+    instead: &str,
 ) -> Result<bool, Failure> {
     let status = response.status();
     let again = |why: String| {
@@ -440,11 +478,11 @@ fn answer(
             retry_after(response),
         )),
         401 | 403 => Err(Failure::Fatal(anyhow!(
-            "{shown}: HTTP {status}; the server refuses the download: check the mirror's URL \
-             and credentials (--mirror or {MIRROR_ENV})"
+            "{shown}: HTTP {status}; the server refuses the download: check the URL's \
+             credentials, or {instead}"
         ))),
         _ => Err(Failure::Fatal(anyhow!(
-            "{shown}: HTTP {status}; check the URL, or use another mirror (--mirror or {MIRROR_ENV})"
+            "{shown}: HTTP {status}; check the URL, or {instead}"
         ))),
     }
 }

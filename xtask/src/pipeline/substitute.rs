@@ -102,7 +102,8 @@ pub fn substitute(plan: &Plan, slot: &publish::Slot) -> Result<Sysroot> {
     let caches = &plan.model.settings.binary_caches;
     ensure!(
         !caches.is_empty(),
-        "no binary cache is configured (--binary-cache, PYSYSROOT_BINARY_CACHE)"
+        "no binary cache is configured (--binary-cache or {})",
+        fetch::BINARY_CACHE_ENV
     );
     let mut why = Vec::new();
     for store in caches {
@@ -135,7 +136,7 @@ fn from(plan: &Plan, slot: &publish::Slot, store: &Store) -> Result<Sysroot> {
         st.key,
         plan.key
     );
-    let fetcher = fetch::Fetcher::new(m.settings)?;
+    let fetcher = fetch::Fetcher::for_binary_cache(m.settings, store.to_string())?;
     let archive = fetcher.fetch(&Source {
         url: store.url(&st.archive)?,
         sha256: st.sha256.clone(),

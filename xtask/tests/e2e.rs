@@ -387,49 +387,46 @@ fn sysroot_acceptance() -> Result<()> {
     let _g = serial();
     let s = settings();
     let catalog = Catalog::load(&s.layout)?;
-    for target in targets() {
-        with_sysroot(&catalog, &target, |model, sysroot| {
-            let m = &sysroot.manifest;
-            let o = &m.build.optimizations;
+    each_target(&catalog, |target, model, sysroot| {
+        let m = &sysroot.manifest;
+        let o = &m.build.optimizations;
+        ensure!(
+            o.lto == model.target.optimize.lto,
+            "manifest says LTO {}",
+            o.lto
+        );
+        ensure!(
+            o.pgo.is_some() == (pgo() && model.target.optimize.pgo),
+            "manifest says PGO {:?}",
+            o.pgo
+        );
+        // How it was built is a record for its users; the checkout and the tools' cache
+        // it was built with are not (they are `{root}` and `{tools}` there).
+        let text = std::fs::read_to_string(sysroot.root.join(sysroot_manifest::FILE_NAME))?;
+        for local in [&s.layout.root, &s.layout.cache] {
+            let local = local.display().to_string();
             ensure!(
-                o.lto == model.target.optimize.lto,
-                "manifest says LTO {}",
-                o.lto
+                !text.contains(&local),
+                "{target}: manifest.json names this machine's {local}"
             );
+        }
+        if o.pgo.is_some() {
+            let log = std::fs::read_to_string(sysroot.root.join("logs/5-build-optimized.log"))?;
             ensure!(
-                o.pgo.is_some() == (pgo() && model.target.optimize.pgo),
-                "manifest says PGO {:?}",
-                o.pgo
+                log.contains("-fprofile-use"),
+                "the optimised build log has no -fprofile-use"
             );
-            // How it was built is a record for its users; the checkout and the tools' cache
-            // it was built with are not (they are `{root}` and `{tools}` there).
-            let text = std::fs::read_to_string(sysroot.root.join(sysroot_manifest::FILE_NAME))?;
-            for local in [&s.layout.root, &s.layout.cache] {
-                let local = local.display().to_string();
-                ensure!(
-                    !text.contains(&local),
-                    "{target}: manifest.json names this machine's {local}"
-                );
-            }
-            if o.pgo.is_some() {
-                let log = std::fs::read_to_string(sysroot.root.join("logs/5-build-optimized.log"))?;
-                ensure!(
-                    log.contains("-fprofile-use"),
-                    "the optimised build log has no -fprofile-use"
-                );
-            }
-            let verified =
-                checks::sysroot::verify(model, &sysroot.root, &m.link, &scratch("acceptance"))?;
-            ensure!(!verified.builtin_module_names.is_empty());
-            println!(
-                "  {target}: {} builtin modules, HACL* in {:?}, no module from a shared object",
-                m.modules.builtin.len(),
-                m.hacl.archives
-            );
-            Ok(())
-        })?;
-    }
-    Ok(())
+        }
+        let verified =
+            checks::sysroot::verify(model, &sysroot.root, &m.link, &scratch("acceptance"))?;
+        ensure!(!verified.builtin_module_names.is_empty());
+        println!(
+            "  {target}: {} builtin modules, HACL* in {:?}, no module from a shared object",
+            m.modules.builtin.len(),
+            m.hacl.archives
+        );
+        Ok(())
+    })
 }
 
 /// The isolate of each target, linked and checked the way `cargo xtask isolate` does it.
@@ -439,18 +436,15 @@ fn isolate_checks() -> Result<()> {
     let _g = serial();
     let s = settings();
     let catalog = Catalog::load(&s.layout)?;
-    for target in targets() {
-        with_sysroot(&catalog, &target, |model, _| {
-            xtask_ok(&[
-                "isolate",
-                "--target",
-                &target,
-                "--python",
-                &model.recipe.version,
-            ])
-        })?;
-    }
-    Ok(())
+    each_target(&catalog, |target, model, _| {
+        xtask_ok(&[
+            "isolate",
+            "--target",
+            target,
+            "--python",
+            &model.recipe.version,
+        ])
+    })
 }
 
 /// The engine's own tests (the embedding API), linked against each native sysroot like the isolate.
@@ -460,22 +454,19 @@ fn engine_library_tests() -> Result<()> {
     let _g = serial();
     let s = settings();
     let catalog = Catalog::load(&s.layout)?;
-    for target in targets() {
-        with_sysroot(&catalog, &target, |model, sysroot| {
-            if !model.runner.is_native() {
-                println!(
-                    "  {target}: the library tests run natively only (the CLI was checked under its runner)"
-                );
-                return Ok(());
-            }
-            let status = xtask::pipeline::link::cargo(model, sysroot, &["test"])?
-                .env("ISOLATE_TEST_HOME", &sysroot.root)
-                .status()?;
-            ensure!(status.success(), "engine tests failed for {target}");
-            Ok(())
-        })?;
-    }
-    Ok(())
+    each_target(&catalog, |target, model, sysroot| {
+        if !model.runner.is_native() {
+            println!(
+                "  {target}: the library tests run natively only (the CLI was checked under its runner)"
+            );
+            return Ok(());
+        }
+        let status = xtask::pipeline::link::cargo(model, sysroot, &["test"])?
+            .env("ISOLATE_TEST_HOME", &sysroot.root)
+            .status()?;
+        ensure!(status.success(), "engine tests failed for {target}");
+        Ok(())
+    })
 }
 
 /// A crate outside the workspace (`examples/embed`) links a sysroot the documented way
@@ -488,47 +479,44 @@ fn your_own_crate_links_a_sysroot() -> Result<()> {
     let _g = serial();
     let s = settings();
     let catalog = Catalog::load(&s.layout)?;
-    for target in targets() {
-        with_sysroot(&catalog, &target, |model, sysroot| {
-            if !model.runner.is_native() {
-                println!("  {target}: the example runs natively only");
-                return Ok(());
-            }
-            let exe = build_example(model)?;
-            let out = std::process::Command::new(&exe).arg("two words").output()?;
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            println!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
-            ensure!(out.status.success(), "the example failed: {}", out.status);
-            for line in [
-                "greeter is built in: True",
-                "greeter.add(2, 40) = 42",
-                "greeter.shout('hello') = HELLO!",
-                "sha256(abc) = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
-                "sqlite sum = 42",
-                "decimal 1/7 = 0.1428571428571428571428571429",
-            ] {
-                ensure!(
-                    stdout.lines().any(|l| l == line),
-                    "the example did not print {line:?}"
-                );
-            }
+    each_target(&catalog, |target, model, sysroot| {
+        if !model.runner.is_native() {
+            println!("  {target}: the example runs natively only");
+            return Ok(());
+        }
+        let exe = build_example(model)?;
+        let out = std::process::Command::new(&exe).arg("two words").output()?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        println!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        ensure!(out.status.success(), "the example failed: {}", out.status);
+        for line in [
+            "greeter is built in: True",
+            "greeter.add(2, 40) = 42",
+            "greeter.shout('hello') = HELLO!",
+            "sha256(abc) = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+            "sqlite sum = 42",
+            "decimal 1/7 = 0.1428571428571428571428571429",
+        ] {
             ensure!(
-                stdout.contains("'two words']"),
-                "argv did not reach Python: {stdout}"
+                stdout.lines().any(|l| l == line),
+                "the example did not print {line:?}"
             );
-            let kind = checks::binary::kind(&exe, model.target.platform, model.flavor)?;
-            let loads = model.target.platform.loads_extension_modules();
-            let n = checks::binary::exports(
-                &exe,
-                &sysroot.python(),
-                &model.bundled_symbol_prefixes(),
-                loads,
-            )?;
-            println!("  {target}: {kind}, exports {n} symbols (CPython's C API)");
-            Ok(())
-        })?;
-    }
-    Ok(())
+        }
+        ensure!(
+            stdout.contains("'two words']"),
+            "argv did not reach Python: {stdout}"
+        );
+        let kind = checks::binary::kind(&exe, model.target.platform, model.flavor)?;
+        let loads = model.target.platform.loads_extension_modules();
+        let n = checks::binary::exports(
+            &exe,
+            &sysroot.python(),
+            &model.bundled_symbol_prefixes(),
+            loads,
+        )?;
+        println!("  {target}: {kind}, exports {n} symbols (CPython's C API)");
+        Ok(())
+    })
 }
 
 /// `cargo xtask env` into a configuration file, then `cargo build --config` of the example.
@@ -582,83 +570,80 @@ fn packages_from_pypi_work_as_in_python3() -> Result<()> {
     let catalog = Catalog::load(&s.layout)?;
     let packages = root().join("engine/tests/packages");
     let requirements = packages.join("requirements.txt");
-    for target in targets() {
-        with_sysroot(&catalog, &target, |model, sysroot| {
-            let req = requirements.display().to_string();
-            let version = &model.recipe.version;
-            let args = [
-                "isolate",
-                "--target",
-                &target,
-                "--python",
-                version,
-                "--no-regrtest",
-                "--requirements",
-                &req,
-            ];
-            if !model.target.platform.loads_extension_modules() {
-                let out = xtask_output(&args);
-                let stderr = String::from_utf8_lossy(&out.stderr);
-                ensure!(
-                    !out.status.success(),
-                    "{target}: compiled wheels were accepted"
-                );
-                ensure!(
-                    stderr.contains("numpy") && stderr.contains("cannot load compiled"),
-                    "{target}: {stderr}"
-                );
-                println!(
-                    "  {target}: refused, naming the package: {}",
-                    stderr
-                        .lines()
-                        .find(|l| l.contains("numpy"))
-                        .unwrap_or_default()
-                );
-                return Ok(());
-            }
-            xtask_ok(&args)?;
-            let site = scratch(&format!("site-{target}"));
-            install_for_python3(model, &requirements, &site)?;
-            let probe = packages.join("probe.py").display().to_string();
-            let env = [("PYTHONPATH".to_string(), site.display().to_string())];
-            let run = |exe: &std::path::Path, env: &[(String, String)]| {
-                checks::run(
-                    &checks::Interp::new(&model.runner, exe),
-                    std::slice::from_ref(&probe),
-                    Some(b""),
-                    &site,
-                    env,
-                )
-            };
-            let reference = run(&sysroot.python(), &env)?;
-            println!(
-                "{}{}",
-                String::from_utf8_lossy(&reference.stdout),
-                String::from_utf8_lossy(&reference.stderr)
+    each_target(&catalog, |target, model, sysroot| {
+        let req = requirements.display().to_string();
+        let version = &model.recipe.version;
+        let args = [
+            "isolate",
+            "--target",
+            target,
+            "--python",
+            version,
+            "--no-regrtest",
+            "--requirements",
+            &req,
+        ];
+        if !model.target.platform.loads_extension_modules() {
+            let out = xtask_output(&args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            ensure!(
+                !out.status.success(),
+                "{target}: compiled wheels were accepted"
             );
             ensure!(
-                reference.status == Some(0),
-                "{target}: python3 could not run the probe"
+                stderr.contains("numpy") && stderr.contains("cannot load compiled"),
+                "{target}: {stderr}"
             );
-            for (exe, env) in [
-                (sysroot.isolate(model), &env[..]),
-                (sysroot.standalone(model), &[][..]),
-            ] {
-                let got = run(&exe, env)?;
-                ensure!(
-                    got == reference,
-                    "{target}: {} differs from python3:\n{}",
-                    exe.display(),
-                    checks::corpus::diff(&reference, &got, ("python3", "isolate"))
-                );
-            }
             println!(
-                "  {target}: python3, bin/isolate and the single file with its packages print the same"
+                "  {target}: refused, naming the package: {}",
+                stderr
+                    .lines()
+                    .find(|l| l.contains("numpy"))
+                    .unwrap_or_default()
             );
-            Ok(())
-        })?;
-    }
-    Ok(())
+            return Ok(());
+        }
+        xtask_ok(&args)?;
+        let site = scratch(&format!("site-{target}"));
+        install_for_python3(model, &requirements, &site)?;
+        let probe = packages.join("probe.py").display().to_string();
+        let env = [("PYTHONPATH".to_string(), site.display().to_string())];
+        let run = |exe: &std::path::Path, env: &[(String, String)]| {
+            checks::run(
+                &checks::Interp::new(&model.runner, exe),
+                std::slice::from_ref(&probe),
+                Some(b""),
+                &site,
+                env,
+            )
+        };
+        let reference = run(&sysroot.python(), &env)?;
+        println!(
+            "{}{}",
+            String::from_utf8_lossy(&reference.stdout),
+            String::from_utf8_lossy(&reference.stderr)
+        );
+        ensure!(
+            reference.status == Some(0),
+            "{target}: python3 could not run the probe"
+        );
+        for (exe, env) in [
+            (sysroot.isolate(model), &env[..]),
+            (sysroot.standalone(model), &[][..]),
+        ] {
+            let got = run(&exe, env)?;
+            ensure!(
+                got == reference,
+                "{target}: {} differs from python3:\n{}",
+                exe.display(),
+                checks::corpus::diff(&reference, &got, ("python3", "isolate"))
+            );
+        }
+        println!(
+            "  {target}: python3, bin/isolate and the single file with its packages print the same"
+        );
+        Ok(())
+    })
 }
 
 /// The same packages for python3, by the same pinned pip, into a directory for PYTHONPATH.

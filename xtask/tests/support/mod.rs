@@ -161,6 +161,25 @@ pub fn with_sysroot<R>(
     f(&model, &sysroot)
 }
 
+/// `f` for every target of this run, each with its sysroot: a failing target does not hide
+/// the others; the test fails at the end naming each one that failed and why.
+pub fn each_target(
+    catalog: &Catalog,
+    f: impl Fn(&str, &Model, &Sysroot) -> Result<()>,
+) -> Result<()> {
+    let mut failed = Vec::new();
+    for target in targets() {
+        if let Err(e) = with_sysroot(catalog, &target, |model, sysroot| {
+            f(&target, model, sysroot)
+        }) {
+            eprintln!("  {target}: FAILED: {e:#}");
+            failed.push(format!("{target}: {e:#}"));
+        }
+    }
+    anyhow::ensure!(failed.is_empty(), "{}", failed.join("\n"));
+    Ok(())
+}
+
 /// A fresh scratch directory for one test.
 pub fn scratch(name: &str) -> PathBuf {
     let d = root().join("target/pysysroot/e2e").join(name);

@@ -25,8 +25,26 @@ pub fn has_appended_zip(exe: &Path) -> bool {
 
 /// The running executable, if it carries its stdlib.
 pub fn self_contained() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
+    let exe = running_executable()?;
     has_appended_zip(&exe).then_some(exe)
+}
+
+/// `/proc/self/exe`, or where `argv[0]` leads when there is no /proc (an empty root, a
+/// minimal container), as CPython's getpath finds python3 there: a path when it has a slash,
+/// else the first match on `PATH`.
+fn running_executable() -> Option<PathBuf> {
+    if let Ok(exe) = std::env::current_exe() {
+        return Some(exe);
+    }
+    let argv0 = PathBuf::from(std::env::args_os().next()?);
+    if argv0.components().count() > 1 {
+        return std::fs::canonicalize(&argv0).ok();
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(&argv0))
+        .find(|p| p.is_file())
+        .and_then(|p| std::fs::canonicalize(p).ok())
 }
 
 /// Points a read `config` at the stdlib appended to `exe`, the way python3 finds its own:

@@ -118,6 +118,88 @@ pub fn relocated(
     ))
 }
 
+/// A program that cannot load compiled extension modules says so: importing one raises
+/// ImportError naming the module, its file and why, in the isolate exactly as in python3.
+pub fn no_extension_modules(python: &Interp, isolate: &Interp, scratch: &Path) -> Result<String> {
+    let dir = scratch.join("extension-module");
+    fs::create_dir_all(&dir)?;
+    // Never opened: the loader stops at dlopen(), before reading a byte.
+    fs::write(&dir.join("compiled_ext.so"), b"\x7fELF")?;
+    let code = "import sys\n\
+                sys.path.insert(0, sys.argv[1])\n\
+                try:\n    import compiled_ext\n\
+                except ImportError as e:\n    print(type(e).__name__, e.name, e.path, e, sep='|')\n";
+    let args = ["-c".to_string(), code.into(), dir.display().to_string()];
+    let want = run(python, &args, Some(b""), scratch, &[])?;
+    let got = run(isolate, &args, Some(b""), scratch, &[])?;
+    let line = String::from_utf8_lossy(&want.stdout).trim_end().to_string();
+    let fields: Vec<&str> = line.split('|').collect();
+    ensure!(
+        want.status == Some(0)
+            && fields.len() == 4
+            && fields[0] == "ImportError"
+            && fields[1] == "compiled_ext"
+            && fields[2].ends_with("compiled_ext.so")
+            && !fields[3].is_empty(),
+        "python3 does not refuse a compiled module with an ImportError naming it: {line:?} {}",
+        String::from_utf8_lossy(&want.stderr)
+    );
+    ensure!(
+        got == want,
+        "importing a compiled module differs:\n{}",
+        crate::checks::corpus::diff(&want, &got, ("python3", "isolate"))
+    );
+    Ok(format!("ImportError, as python3: {}", fields[3]))
+}
+
+/// A fully static single file runs in a root that holds nothing but itself and a script: no
+/// loader, no libc, no stdlib directory, no /proc, no /tmp. As root, `chroot` does it; a user
+/// is mapped to root in a new user namespace first (`unshare -r`).
+pub fn empty_root(standalone: &Path) -> Result<String> {
+    let dir = std::env::temp_dir().join(format!("isolate-empty-root-{}", std::process::id()));
+    fs::remove_dir_all(&dir)?;
+    fs::create_dir_all(&dir)?;
+    let exe = dir.join("isolate");
+    fs::copy_file(standalone, &exe)?;
+    fs::set_executable(&exe)?;
+    fs::write(
+        &dir.join("script.py"),
+        "import decimal, hashlib, json, os, sys\n\
+         print(hashlib.sha256(b'abc').hexdigest())\n\
+         print(json.dumps({'d': str(decimal.Decimal(1) / 7)}))\n\
+         print(sys.executable, sorted(os.listdir('/')))\n",
+    )?;
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let mut cmd = std::process::Command::new(if root { "chroot" } else { "unshare" });
+    if !root {
+        cmd.args(["--user", "--map-root-user", "chroot"]);
+    }
+    cmd.arg(&dir).args(["/isolate", "/script.py"]).env_clear();
+    let out = cmd.output().map_err(|e| {
+        anyhow::anyhow!(
+            "running {} in an empty root: {e}; it needs chroot and unshare (util-linux)",
+            standalone.display()
+        )
+    })?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let want = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n\
+                {\"d\": \"0.1428571428571428571428571429\"}\n\
+                /isolate ['isolate', 'script.py']\n";
+    ensure!(
+        out.status.success() && stdout == want,
+        "{} in a root holding only itself and a script: {}\n{stdout}{}",
+        standalone.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    fs::remove_dir_all(&dir)?;
+    Ok(format!(
+        "the single file runs in a root holding only itself and a script{}",
+        if root { "" } else { " (unshare -r chroot)" }
+    ))
+}
+
 /// A shell script next to a target executable that runs it under the emulator and gives it
 /// its own path as `argv[0]`; so `sys.executable` is the script, and the programs tests start
 /// with it run under the emulator too. It sits beside the executable because CPython finds

@@ -2,7 +2,7 @@
 //! its builds): what they load, the newest glibc they need, their stack, their kind, and
 //! what they export.
 
-use crate::model::target::{Libc, Platform, Target};
+use crate::model::target::{Platform, Target};
 use crate::util::{elf, wasm};
 use anyhow::{Result, bail};
 use std::path::Path;
@@ -80,7 +80,7 @@ pub fn kind(path: &Path, platform: Platform, flavor: Flavor) -> Result<String> {
     }
     let info = elf::read(path)?;
     let pie = info.kind == elf::Kind::PieExecutable;
-    let statically = platform == (Platform::Linux { libc: Libc::Musl });
+    let statically = platform.fully_static();
     let want_pie = flavor != Flavor::Static;
     let ok = match info.kind {
         elf::Kind::Executable | elf::Kind::PieExecutable => pie == want_pie,

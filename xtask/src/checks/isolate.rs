@@ -53,6 +53,19 @@ pub fn check(model: &Model, sysroot: &Sysroot, opts: &Options) -> Result<String>
         prefix,
     )?;
     println!("  relocatable: {line}");
+    if model.target.platform.fully_static() {
+        println!(
+            "  empty root:  {}",
+            behaviour::empty_root(&sysroot.standalone(model))?
+        );
+    }
+    // A fully static program cannot load compiled modules, and must say so as python3 does
+    // (WASI has no loader at all: CPython is built without one there).
+    let platform = model.target.platform;
+    if platform.is_elf() && !platform.loads_extension_modules() {
+        let line = behaviour::no_extension_modules(&python, &isolate, &scratch)?;
+        println!("  compiled:    {line}");
+    }
     if model.target.platform.has_signals() {
         let signal = behaviour::ctrl_c(&python, &isolate, &scratch)?;
         println!("  Ctrl-C:      KeyboardInterrupt and death by signal {signal:?}, as python3");

@@ -94,6 +94,12 @@ impl Platform {
         }
     }
 
+    /// Whether its executables are fully static (no loader, no shared library): they run in a
+    /// root that holds nothing else.
+    pub fn fully_static(self) -> bool {
+        self == Platform::Linux { libc: Libc::Musl }
+    }
+
     /// Whether its executables can load compiled extension modules (`dlopen`).
     pub fn loads_extension_modules(self) -> bool {
         matches!(self, Platform::Linux { libc: Libc::Glibc })
@@ -525,6 +531,9 @@ fn identity(raw: &toml::Table, chosen: Option<&str>) -> toml::Table {
     let mut t = raw.clone();
     t.remove("host_tools");
     t.remove("dist");
+    // How this machine runs target programs (an emulator, a WASI runtime) changes how fast
+    // the checks run, never what the build makes: a new runner must not rebuild sysroots.
+    t.remove("runner");
     let alternatives = t.remove("toolchain_from_env");
     if let (Some(var), Some(toml::Value::Table(alts))) = (chosen, alternatives)
         && let Some(tc) = alts.get(var)
@@ -590,15 +599,22 @@ mod tests {
     }
 
     #[test]
-    fn policy_and_host_packages_are_no_part_of_the_identity() {
+    fn policy_host_packages_and_the_runner_are_no_part_of_the_identity() {
         let path = Path::new("sysroots/wasi.toml");
         let a = Target::parse(path, WASI, |_| None).unwrap();
         let edited = WASI.replace("[host_tools]", "[host_tools]\napt = [\"something-else\"]");
-        let b = Target::parse(path, &edited, |_| None).unwrap();
-        assert_eq!(
-            a.identity_for(Flavor::Static),
-            b.identity_for(Flavor::Static)
+        let runner = WASI.replace(
+            "command = [\"{tools}/bin/python\"",
+            "command = [\"other-runtime\"",
         );
+        assert_ne!(runner, WASI);
+        for edited in [edited, runner] {
+            let b = Target::parse(path, &edited, |_| None).unwrap();
+            assert_eq!(
+                a.identity_for(Flavor::Static),
+                b.identity_for(Flavor::Static)
+            );
+        }
     }
 
     #[test]

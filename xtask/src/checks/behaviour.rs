@@ -152,6 +152,47 @@ pub fn no_extension_modules(python: &Interp, isolate: &Interp, scratch: &Path) -
     Ok(format!("ImportError, as python3: {}", fields[3]))
 }
 
+/// For each x86-64 level, a CPU qemu emulates that lacks it.
+const OLDER_CPU: [(&str, &str); 3] = [
+    ("x86-64-v2", "qemu64"),
+    ("x86-64-v3", "Nehalem"),
+    ("x86-64-v4", "Haswell"),
+];
+
+/// An executable built for a CPU level, run on an emulated CPU without it, exits at once with
+/// a message naming the level and what to use instead (not SIGILL somewhere later).
+pub fn refuses_older_cpu(exe: &Path, level: &str) -> Result<String> {
+    let Some((_, cpu)) = OLDER_CPU.iter().find(|(l, _)| *l == level) else {
+        bail!("no emulated CPU lacking {level} is known to this check");
+    };
+    let out = std::process::Command::new("qemu-x86_64")
+        .args(["-cpu", cpu])
+        .arg(exe)
+        .args(["-c", "print('ran')"])
+        .env_clear()
+        .envs(clean_env())
+        .output()
+        .map_err(|e| {
+            anyhow::anyhow!("running qemu-x86_64: {e}; install qemu-user (cargo xtask provision)")
+        })?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let message = stderr
+        .lines()
+        .find(|l| l.contains("built for"))
+        .unwrap_or_default();
+    ensure!(
+        out.status.code() == Some(132)
+            && out.stdout.is_empty()
+            && message.contains(level)
+            && message.contains("baseline"),
+        "{} on an emulated {cpu} (no {level}): {}, stdout {:?}, stderr:\n{stderr}",
+        exe.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stdout)
+    );
+    Ok(format!("on an emulated {cpu}: {message}"))
+}
+
 /// A fully static single file runs in a root that holds nothing but itself and a script: no
 /// loader, no libc, no stdlib directory, no /proc, no /tmp. As root, `chroot` does it; a user
 /// is mapped to root in a new user namespace first (`unshare -r`).

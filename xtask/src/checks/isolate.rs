@@ -53,6 +53,14 @@ pub fn check(model: &Model, sysroot: &Sysroot, opts: &Options) -> Result<String>
         prefix,
     )?;
     println!("  relocatable: {line}");
+    if let Some(level) = binary::cpu_level(
+        &exe,
+        model.target,
+        sysroot.manifest.build.optimizations.march.as_deref(),
+    )? {
+        let line = behaviour::refuses_older_cpu(&sysroot.standalone(model), &level)?;
+        println!("  CPU level:   {level}; {line}");
+    }
     if model.target.platform.fully_static() {
         println!(
             "  empty root:  {}",

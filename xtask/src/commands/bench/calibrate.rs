@@ -1,0 +1,93 @@
+//! How many loops a worker runs: enough that start-up (the interpreter, importing pyperf and
+//! the benchmark's module, its set-up, pyperf's metadata) stays a small share of the process,
+//! so that timing the whole process measures the benchmark in its steady state.
+//!
+//! Once per benchmark, the reference interpreter runs a warm-up loop and one loop, twice; the
+//! faster run gives the start-up (the process's wall time less pyperf's own timing of both
+//! loops) and the warm loop's time, and every contestant then runs the same number of loops.
+
+use super::suite::Benchmark;
+use super::worker::{Runs, Sample, Worker};
+use crate::checks::Interp;
+use anyhow::Result;
+use serde::Serialize;
+
+/// The share of a worker process start-up may take.
+pub const MAX_STARTUP_SHARE: f64 = 0.05;
+
+#[derive(Serialize, Clone, Copy, Debug)]
+pub struct Calibration {
+    /// Loops per value, for every contestant.
+    pub loops: u64,
+    /// Seconds of the reference's process outside the benchmark's loops.
+    pub startup: f64,
+    /// Seconds of one loop (all inner loops) of the reference.
+    pub loop_seconds: f64,
+}
+
+/// The fewest loops per value for which `startup` is at most `share` of a process running
+/// `batches` values (warm-ups included) of `loop_seconds` each loop.
+pub fn loops_for(startup: f64, loop_seconds: f64, batches: u32, share: f64) -> u64 {
+    let work = startup.max(0.0) * (1.0 - share) / share;
+    let per_loop = loop_seconds.max(1e-9) * f64::from(batches.max(1));
+    ((work / per_loop).ceil() as u64).max(1)
+}
+
+/// Measures the reference once more and picks the loops.
+pub fn calibrate(
+    reference: &Interp,
+    worker: &Worker,
+    bench: &Benchmark,
+    first: Sample,
+    runs: Runs,
+    share: f64,
+) -> Result<Calibration> {
+    let second = worker.run(reference, bench, one_loop())?;
+    let best = if second.wall < first.wall {
+        second
+    } else {
+        first
+    };
+    let loop_seconds = best.values[0] * best.inner_loops;
+    let startup = (best.wall - best.work).max(0.0);
+    Ok(Calibration {
+        loops: loops_for(startup, loop_seconds, runs.warmups + runs.values, share),
+        startup,
+        loop_seconds,
+    })
+}
+
+/// One loop after a warm-up one: the smallest run that times a warm loop, for calibrating and
+/// for checking that a contestant runs the benchmark at all.
+pub fn one_loop() -> Runs {
+    Runs {
+        loops: 1,
+        warmups: 1,
+        values: 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loops_keep_startup_under_its_share() {
+        // 0.1 s of start-up at 5% needs 1.9 s of loops: 4 values of 10 ms loops -> 48 loops.
+        let loops = loops_for(0.1, 0.010, 4, 0.05);
+        assert_eq!(loops, 48);
+        let share = 0.1 / (0.1 + loops as f64 * 4.0 * 0.010);
+        assert!(share <= 0.05, "{share}");
+        assert!(0.1 / (0.1 + (loops - 1) as f64 * 4.0 * 0.010) > 0.05);
+    }
+
+    #[test]
+    fn a_long_loop_or_no_startup_needs_one_loop() {
+        assert_eq!(loops_for(0.1, 2.0, 4, 0.05), 1);
+        assert_eq!(loops_for(0.0, 0.001, 4, 0.05), 1);
+        // Noise can make the measured start-up negative: treated as none.
+        assert_eq!(loops_for(-0.01, 0.001, 4, 0.05), 1);
+        // A loop pyperf timed as zero does not divide by zero.
+        assert!(loops_for(0.1, 0.0, 4, 0.05) > 1);
+    }
+}

@@ -2,9 +2,9 @@
 //! the benchmark's module, its set-up, pyperf's metadata) stays a small share of the process,
 //! so that timing the whole process measures the benchmark in its steady state.
 //!
-//! Once per benchmark, the reference interpreter runs a warm-up loop and one loop, twice; the
-//! faster run gives the start-up (the process's wall time less pyperf's own timing of both
-//! loops) and the warm loop's time, and every contestant then runs the same number of loops.
+//! Once per benchmark, the reference interpreter runs a warm-up loop and one loop, twice,
+//! which gives the start-up (the process's wall time less pyperf's own timing of both loops)
+//! and a warm loop's time; every contestant then runs the same number of loops.
 
 use super::suite::Benchmark;
 use super::worker::{Runs, Sample, Worker};
@@ -43,18 +43,24 @@ pub fn calibrate(
     share: f64,
 ) -> Result<Calibration> {
     let second = worker.run(reference, bench, one_loop())?;
-    let best = if second.wall < first.wall {
-        second
-    } else {
-        first
-    };
-    let loop_seconds = best.values[0] * best.inner_loops;
-    let startup = (best.wall - best.work).max(0.0);
+    let (startup, loop_seconds) = estimate(&[first, second]);
     Ok(Calibration {
         loops: loops_for(startup, loop_seconds, runs.warmups + runs.values, share),
         startup,
         loop_seconds,
     })
+}
+
+/// Start-up and a loop's time from a few runs, erring towards more loops: on a busy machine
+/// a run is slowed at random, so the longest start-up and the fastest loop are the least
+/// disturbed estimates of what a long run will see.
+fn estimate(samples: &[Sample]) -> (f64, f64) {
+    let startup = samples.iter().map(|s| s.wall - s.work).fold(0.0, f64::max);
+    let loop_seconds = samples
+        .iter()
+        .flat_map(|s| s.values.iter().map(|v| v * s.inner_loops))
+        .fold(f64::INFINITY, f64::min);
+    (startup, loop_seconds)
 }
 
 /// One loop after a warm-up one: the smallest run that times a warm loop, for calibrating and
@@ -79,6 +85,22 @@ mod tests {
         let share = 0.1 / (0.1 + loops as f64 * 4.0 * 0.010);
         assert!(share <= 0.05, "{share}");
         assert!(0.1 / (0.1 + (loops - 1) as f64 * 4.0 * 0.010) > 0.05);
+    }
+
+    #[test]
+    fn estimates_take_the_longest_startup_and_the_fastest_loop() {
+        let sample = |wall: f64, work: f64, value: f64| Sample {
+            process: wall,
+            wall,
+            values: vec![value],
+            loops: 2.0 * 10.0,
+            inner_loops: 10.0,
+            work,
+        };
+        // 10 inner loops: a loop is 10 values.
+        let (startup, loop_seconds) =
+            estimate(&[sample(0.30, 0.20, 0.010), sample(0.35, 0.20, 0.008)]);
+        assert!((startup - 0.15).abs() < 1e-12 && (loop_seconds - 0.08).abs() < 1e-12);
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! the benchmark's module, its set-up, pyperf's metadata) stays a small share of the process,
 //! so that timing the whole process measures the benchmark in its steady state.
 //!
-//! Once per benchmark, the reference interpreter runs a warm-up loop and one loop, twice,
-//! which gives the start-up (the process's wall time less pyperf's own timing of both loops)
-//! and a warm loop's time; every contestant then runs the same number of loops.
+//! Once per benchmark, the reference interpreter runs the measured runs' warm-ups and values
+//! with one loop each, twice, which gives the start-up (the process's wall time less pyperf's
+//! own timing of the loops, so with what pyperf does between values) and a warm loop's time;
+//! every contestant then runs the same number of loops.
 
 use super::suite::Benchmark;
 use super::worker::{Runs, Sample, Worker};
@@ -33,7 +34,8 @@ pub fn loops_for(startup: f64, loop_seconds: f64, batches: u32, share: f64) -> u
     ((work / per_loop).ceil() as u64).max(1)
 }
 
-/// Measures the reference once more and picks the loops.
+/// Measures the reference once more with `runs` of one loop (as `first` was) and picks the
+/// loops.
 pub fn calibrate(
     reference: &Interp,
     worker: &Worker,
@@ -42,7 +44,7 @@ pub fn calibrate(
     runs: Runs,
     share: f64,
 ) -> Result<Calibration> {
-    let second = worker.run(reference, bench, one_loop())?;
+    let second = worker.run(reference, bench, runs)?;
     let (startup, loop_seconds) = estimate(&[first, second]);
     Ok(Calibration {
         loops: loops_for(startup, loop_seconds, runs.warmups + runs.values, share),
@@ -61,16 +63,6 @@ fn estimate(samples: &[Sample]) -> (f64, f64) {
         .flat_map(|s| s.values.iter().map(|v| v * s.inner_loops))
         .fold(f64::INFINITY, f64::min);
     (startup, loop_seconds)
-}
-
-/// One loop after a warm-up one: the smallest run that times a warm loop, for calibrating and
-/// for checking that a contestant runs the benchmark at all.
-pub fn one_loop() -> Runs {
-    Runs {
-        loops: 1,
-        warmups: 1,
-        values: 1,
-    }
 }
 
 #[cfg(test)]

@@ -176,8 +176,8 @@ pub fn measure(
         .collect())
 }
 
-/// Every contestant runs the benchmark once, which must succeed; the reference's run and one
-/// more calibrate its loops.
+/// Every contestant runs the benchmark once with one loop a value, which must succeed; the
+/// reference's run and one more calibrate its loops.
 fn check_and_calibrate(
     worker: &Worker,
     contestants: &[Contestant],
@@ -187,7 +187,7 @@ fn check_and_calibrate(
 ) -> Result<Calibration> {
     let mut first = None;
     for (i, c) in contestants.iter().enumerate() {
-        let sample = worker.run(&c.interp, bench, calibrate::one_loop())?;
+        let sample = worker.run(&c.interp, bench, plan.runs(1))?;
         if i == reference {
             first = Some(sample);
         }

@@ -114,15 +114,15 @@ fn table(s: &mut String, r: &Results) {
 
 fn notes(s: &mut String, r: &Results) {
     let cycles = match r.cycles_supported {
-        true => "this machine counts cycles, but the bench does not use them",
+        true => "This machine counts cycles, but the bench does not use them",
         false => {
-            "not counted: this machine has no hardware counters (`perf stat -e cycles` is not supported)"
+            "Cycles are not counted: this machine has no hardware counters (`perf stat -e cycles` is not supported)"
         }
     };
     let _ = writeln!(
         s,
         "\n- **Measure:** {}, divided by the loops it ran (warm-ups and inner loops included). \
-         Cycles: {cycles}.",
+         {cycles}.",
         r.measure_describe
     );
     let _ = writeln!(

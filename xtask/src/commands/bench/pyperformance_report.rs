@@ -116,7 +116,7 @@ fn notes(s: &mut String, r: &Results) {
     let cycles = match r.cycles_supported {
         true => "This machine counts cycles, but the bench does not use them",
         false => {
-            "Cycles are not counted: this machine has no hardware counters (`perf stat -e cycles` is not supported)"
+            "Cycles are not counted: `perf stat -e cycles` cannot count them here (no hardware counters, as in most virtual machines, or no perf)"
         }
     };
     let _ = writeln!(

@@ -59,7 +59,8 @@ impl Measure {
     }
 }
 
-/// Whether this machine counts CPU cycles (virtual machines often have no hardware counters).
+/// Whether `perf stat` counts CPU cycles here (virtual machines often have no hardware
+/// counters).
 pub fn cycles_supported() -> bool {
     Command::new("perf")
         .args(["stat", "-x,", "-e", "cycles", "--", "true"])

@@ -1,4 +1,7 @@
-//! `bench`: whole-process wall time of python3 and the isolate variants, interleaved.
+//! `bench`: python3 and the isolate variants, interleaved, in two suites: `micro` (this
+//! file: whole-process wall time of our own workloads, the start-up sweep, instruction
+//! counts) and `pyperformance` (pyperformance's benchmarks as pyperf workers, in
+//! [`pyperformance`]).
 //!
 //! Contestants come from the same recipe: the sysroot's python3, the isolate linked against
 //! the static (non-PIC), static-pic and shared sysroots when they are built, and the distro's
@@ -6,8 +9,14 @@
 //! rotating order, so drift on a noisy machine hits all of them alike; ratios are taken from
 //! medians measured in the same run. Instruction counts (`--callgrind`) complement wall time.
 
+mod calibrate;
 mod contestants;
+mod pyperformance;
+mod pyperformance_report;
 mod report;
+mod stats;
+mod suite;
+mod worker;
 
 use crate::checks::{self, Interp};
 use crate::model::tools::Install;
@@ -22,18 +31,44 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 use sysroot_manifest::Flavor;
 
+#[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
+pub enum Suite {
+    /// Our workloads as whole processes, the start-up sweep, and --callgrind's counts.
+    Micro,
+    /// pyperformance's benchmarks (recipes/tools/pyperformance.toml) as pyperf workers.
+    Pyperformance,
+    /// Both.
+    All,
+}
+
 #[derive(clap::Args)]
 pub struct Args {
     #[arg(long, default_value = target::native_name())]
     pub target: String,
     #[arg(long = "python", value_name = "VERSION")]
     pub python: Option<String>,
-    /// Measured runs per contestant and workload.
+    /// Which benchmarks; `pyperformance` writes pyperformance.{md,json}.
+    #[arg(long, value_enum, default_value_t = Suite::Micro)]
+    pub suite: Suite,
+    /// pyperformance: its quick subset and 3 rounds, for development.
+    #[arg(long)]
+    pub quick: bool,
+    /// pyperformance: rounds, each running every benchmark once per contestant [default: 5, with --quick 3].
+    #[arg(long)]
+    pub rounds: Option<usize>,
+    /// pyperformance: pyperf values per worker process, after one warm-up value.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub values: u32,
+    /// pyperformance: only this benchmark (repeatable).
+    #[arg(long = "benchmark", value_name = "NAME")]
+    pub benchmarks: Vec<String>,
+    /// micro: measured runs per contestant and workload.
     #[arg(long, default_value_t = 15)]
     pub runs: usize,
+    /// micro: warm-up rounds.
     #[arg(long, default_value_t = 3)]
     pub warmups: usize,
-    /// Also count instructions with valgrind (stable where wall time is noisy).
+    /// micro: also count instructions with valgrind (stable where wall time is noisy).
     #[arg(long)]
     pub callgrind: bool,
     /// Build the static-pic and shared sysroots if missing (full builds).
@@ -88,18 +123,56 @@ pub fn run(settings: &Settings, args: &Args) -> Result<()> {
         Flavor::Static,
         Install::Yes,
     )?;
+    if args.suite != Suite::Micro && !model.runner.is_native() {
+        bail!(
+            "the pyperformance suite runs natively only ({} runs under `{}`): use --suite micro",
+            model.target.name,
+            model.runner.command().join(" ")
+        );
+    }
     let (contestants, reference, suffix) = contestants::gather(&catalog, &model, args)?;
+    let out = settings.layout.root.join("target/bench").join(format!(
+        "{}-{}{suffix}",
+        model.target.name, model.recipe.version
+    ));
+    fs::create_dir_all(&out)?;
+    let machine = machine(settings, &model.target.name, &model.recipe.version);
+    if args.suite != Suite::Pyperformance {
+        micro(
+            args,
+            &model,
+            contestants.clone(),
+            &reference,
+            machine.clone(),
+            &out,
+        )?;
+    }
+    if args.suite != Suite::Micro {
+        pyperformance::run(settings, args, &contestants, &reference, machine, &out)?;
+    }
+    Ok(())
+}
+
+/// The micro suite: results.{json,md} and sweep.svg.
+fn micro(
+    args: &Args,
+    model: &crate::model::Model,
+    contestants: Vec<Contestant>,
+    reference: &str,
+    machine: BTreeMap<String, String>,
+    out: &Path,
+) -> Result<()> {
     let emulated = (!model.runner.is_native()).then(|| {
         format!(
             "run under `{}`: emulated times only support ratios",
             model.runner.command().join(" ")
         )
     });
-    let cwd = settings.layout.root.clone();
+    let cwd = model.settings.layout.root.clone();
     let mut results = Results {
-        machine: machine(settings, &model.target.name, &model.recipe.version),
+        machine,
         contestants,
-        reference,
+        reference: reference.to_string(),
         wall: BTreeMap::new(),
         instructions: BTreeMap::new(),
         emulated,
@@ -118,11 +191,6 @@ pub fn run(settings: &Settings, args: &Args) -> Result<()> {
             results.instructions.insert(name.to_string(), per);
         }
     }
-    let out = settings.layout.root.join("target/bench").join(format!(
-        "{}-{}{suffix}",
-        model.target.name, model.recipe.version
-    ));
-    fs::create_dir_all(&out)?;
     fs::write(
         &out.join("results.json"),
         serde_json::to_string_pretty(&results)?,

@@ -107,12 +107,6 @@ pub struct Results {
 }
 
 pub const SWEEP: [u64; 5] = [1, 1_000, 10_000, 100_000, 1_000_000];
-const CORPUS_PROGRAMS: [&str; 4] = [
-    "01_ledger_decimal.py",
-    "11_orm_metaclass.py",
-    "21_expr_evaluator.py",
-    "22_matrix_rational.py",
-];
 
 pub fn run(settings: &Settings, args: &Args) -> Result<()> {
     let catalog = Catalog::load(&settings.layout)?;
@@ -225,9 +219,6 @@ fn workloads() -> Vec<Workload> {
             format!("sweep M={m}"),
             &["engine/bench/dynamic.py", &m.to_string()],
         ));
-    }
-    for p in CORPUS_PROGRAMS {
-        out.push(w(format!("corpus {p}"), &[&format!("engine/corpus/{p}")]));
     }
     out
 }

@@ -77,6 +77,10 @@ pub struct Args {
     /// Build missing sysroots without PGO.
     #[arg(long)]
     pub no_pgo: bool,
+    /// Also run the static python3 and isolate of this other target of the machine's
+    /// architecture (x86_64-musl, x86_64-v3), same recipe (repeatable).
+    #[arg(long = "compare-target", value_name = "TARGET")]
+    pub compare_targets: Vec<String>,
 }
 
 #[derive(Serialize, Clone)]

@@ -35,7 +35,16 @@ pub fn self_contained() -> Option<PathBuf> {
 /// # Safety
 /// `config` must be initialised with `PyConfig_Init*Config` and not yet used.
 pub unsafe fn configure(config: &mut ffi::PyConfig) -> Result<(), Error> {
-    let Some(exe) = self_contained() else {
+    unsafe { configure_from(config, self_contained().as_deref()) }
+}
+
+/// [`configure`] with [`self_contained`]'s answer already known (a warm server's children
+/// run the server's executable: no need to read its end again).
+///
+/// # Safety
+/// As [`configure`].
+pub unsafe fn configure_from(config: &mut ffi::PyConfig, exe: Option<&Path>) -> Result<(), Error> {
+    let Some(exe) = exe else {
         return Ok(());
     };
     let dir = exe.parent().unwrap_or(Path::new("/"));

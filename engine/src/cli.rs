@@ -11,9 +11,9 @@
 
 use crate::stdlib;
 use pyo3::ffi;
-use std::ffi::c_char;
 #[cfg(target_os = "linux")]
 use std::ffi::CStr;
+use std::ffi::c_char;
 
 /// Runs the command line `argv` (bytes, as `main` receives them) and returns the exit status.
 ///

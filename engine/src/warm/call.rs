@@ -93,7 +93,9 @@ pub(super) fn read(argv: &[Vec<u8>], ctx: &Context) -> Prepared<Config> {
                 return Err(match e.exit_code {
                     Some(code) => super::child::Stop::Exit(code),
                     // python3 reports it as a fatal error; the cold start does the same.
-                    None => super::child::Stop::Cold(format!("CPython rejects the command line: {e}")),
+                    None => {
+                        super::child::Stop::Cold(format!("CPython rejects the command line: {e}"))
+                    }
                 });
             }
         }
@@ -209,8 +211,13 @@ pub(super) fn install(py: Python<'_>, call: &Config) -> Prepared<()> {
             (&raw mut (*live).orig_argv, &c.orig_argv),
         ];
         for (field, from) in lists {
-            status::check(ffi::PyConfig_SetWideStringList(live, field, from.length, from.items))
-                .map_err(|e| super::child::Stop::Cold(e.message))?;
+            status::check(ffi::PyConfig_SetWideStringList(
+                live,
+                field,
+                from.length,
+                from.items,
+            ))
+            .map_err(|e| super::child::Stop::Cold(e.message))?;
         }
         let strings = [
             (&raw mut (*live).run_command, c.run_command),
@@ -277,7 +284,9 @@ fn update_sys(py: Python<'_>, config: &ffi::PyConfig) -> PyResult<()> {
         let now = flags.get_item(index)?;
         // safe_path is a bool in sys.flags, the others ints, as set_flags_from_config makes them.
         let new = if now.is_instance_of::<pyo3::types::PyBool>() {
-            pyo3::types::PyBool::new(py, value != 0).to_owned().into_any()
+            pyo3::types::PyBool::new(py, value != 0)
+                .to_owned()
+                .into_any()
         } else {
             value.into_pyobject(py)?.into_any()
         };
@@ -295,7 +304,10 @@ fn wide_list<'py>(py: Python<'py>, list: &ffi::PyWideStringList) -> PyResult<Bou
     for i in 0..list.length {
         // SAFETY: `length` NUL-terminated wide strings.
         let item = unsafe {
-            Bound::from_owned_ptr_or_err(py, ffi::PyUnicode_FromWideChar(*list.items.offset(i), -1))?
+            Bound::from_owned_ptr_or_err(
+                py,
+                ffi::PyUnicode_FromWideChar(*list.items.offset(i), -1),
+            )?
         };
         out.append(item)?;
     }
@@ -360,7 +372,11 @@ pub(super) fn check_layout(py: Python<'_>) -> PyResult<()> {
 /// Set when the program adds an audit hook: finalisation reports an event to such hooks.
 static AUDIT_HOOK_ADDED: AtomicBool = AtomicBool::new(false);
 
-extern "C" fn watch_audit(event: *const c_char, _: *mut ffi::PyObject, _: *mut libc::c_void) -> c_int {
+extern "C" fn watch_audit(
+    event: *const c_char,
+    _: *mut ffi::PyObject,
+    _: *mut libc::c_void,
+) -> c_int {
     // SAFETY: CPython passes a NUL-terminated event name.
     if unsafe { CStr::from_ptr(event) }.to_bytes() == b"sys.addaudithook" {
         AUDIT_HOOK_ADDED.store(true, Ordering::Relaxed);
@@ -408,10 +424,16 @@ unsafe fn run_plain(config: &ffi::PyConfig) -> Option<i32> {
         if !config.run_filename.is_null() {
             // pymain_get_importer: a directory or zip file with __main__.py runs as a module.
             let path = ffi::PyUnicode_FromWideChar(config.run_filename, -1);
-            let importer = if path.is_null() { path } else { ffi::PyImport_GetImporter(path) };
+            let importer = if path.is_null() {
+                path
+            } else {
+                ffi::PyImport_GetImporter(path)
+            };
             ffi::Py_XDECREF(path);
             if importer.is_null() {
-                ffi::PySys_WriteStderr(c"Failed checking if argv[0] is an import path entry\n".as_ptr());
+                ffi::PySys_WriteStderr(
+                    c"Failed checking if argv[0] is an import path entry\n".as_ptr(),
+                );
                 return Some(err_print());
             }
             let is_none = importer == ffi::Py_None();
@@ -489,7 +511,9 @@ unsafe fn run_command(command: *const libc::wchar_t) -> i32 {
     unsafe {
         let unicode = ffi::PyUnicode_FromWideChar(command, -1);
         if unicode.is_null() {
-            ffi::PySys_WriteStderr(c"Unable to decode the command from the command line:\n".as_ptr());
+            ffi::PySys_WriteStderr(
+                c"Unable to decode the command from the command line:\n".as_ptr(),
+            );
             return err_print();
         }
         if PySys_Audit(c"cpython.run_command".as_ptr(), c"O".as_ptr(), unicode) < 0 {
@@ -499,7 +523,9 @@ unsafe fn run_command(command: *const libc::wchar_t) -> i32 {
         let bytes = ffi::PyUnicode_AsUTF8String(unicode);
         ffi::Py_DECREF(unicode);
         if bytes.is_null() {
-            ffi::PySys_WriteStderr(c"Unable to decode the command from the command line:\n".as_ptr());
+            ffi::PySys_WriteStderr(
+                c"Unable to decode the command from the command line:\n".as_ptr(),
+            );
             return err_print();
         }
         let mut cf = compiler_flags(PYCF_IGNORE_COOKIE);
@@ -546,7 +572,11 @@ unsafe fn run_file(config: &ffi::PyConfig) -> i32 {
     }
 }
 
-unsafe fn run_file_obj(program_name: *mut ffi::PyObject, filename: *mut ffi::PyObject, skip_first_line: bool) -> i32 {
+unsafe fn run_file_obj(
+    program_name: *mut ffi::PyObject,
+    filename: *mut ffi::PyObject,
+    skip_first_line: bool,
+) -> i32 {
     // SAFETY: valid objects from run_file; the GIL is held; fp is checked before use.
     unsafe {
         if PySys_Audit(c"cpython.run_file".as_ptr(), c"O".as_ptr(), filename) < 0 {
@@ -579,7 +609,8 @@ unsafe fn run_file_obj(program_name: *mut ffi::PyObject, filename: *mut ffi::PyO
             }
         }
         let mut st: libc::stat = std::mem::zeroed();
-        if libc::fstat(libc::fileno(fp), &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+        if libc::fstat(libc::fileno(fp), &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFDIR
+        {
             ffi::PySys_FormatStderr(
                 c"%S: %R is a directory, cannot continue\n".as_ptr(),
                 program_name,
@@ -648,11 +679,12 @@ unsafe fn interactive_hook(code: &mut i32) -> bool {
             return false;
         }
         ffi::Py_INCREF(hook);
-        let failed = PySys_Audit(c"cpython.run_interactivehook".as_ptr(), c"O".as_ptr(), hook) < 0 || {
-            let result = ffi::PyObject_CallNoArgs(hook);
-            ffi::Py_XDECREF(result);
-            result.is_null()
-        };
+        let failed = PySys_Audit(c"cpython.run_interactivehook".as_ptr(), c"O".as_ptr(), hook) < 0
+            || {
+                let result = ffi::PyObject_CallNoArgs(hook);
+                ffi::Py_XDECREF(result);
+                result.is_null()
+            };
         ffi::Py_DECREF(hook);
         if failed {
             ffi::PySys_WriteStderr(c"Failed calling sys.__interactivehook__\n".as_ptr());
@@ -744,7 +776,11 @@ fn flush_std_files(py: Python<'_>, sys: &Bound<'_, PyModule>, streams: &[Py<PyAn
     let mut status = 0;
     for name in ["stdout", "stderr"] {
         let Ok(f) = sys.getattr(name) else { continue };
-        if f.is_none() || f.getattr("closed").and_then(|c| c.is_truthy()).unwrap_or(false) {
+        if f.is_none()
+            || f.getattr("closed")
+                .and_then(|c| c.is_truthy())
+                .unwrap_or(false)
+        {
             continue;
         }
         if let Err(e) = f.call_method0("flush") {
@@ -769,8 +805,16 @@ fn teardown_unobservable(py: Python<'_>, streams: &[Py<PyAny>], ctx: &Context) -
             return Ok(false);
         }
         let warnings = ctx.warnings.bind(py);
-        let filters = PyTuple::new(py, warnings.getattr("filters")?.try_iter()?.collect::<PyResult<Vec<_>>>()?)?;
-        if !filters.eq(ctx.warning_filters.bind(py))? || !warnings.getattr("_defaultaction")?.eq("default")? {
+        let filters = PyTuple::new(
+            py,
+            warnings
+                .getattr("filters")?
+                .try_iter()?
+                .collect::<PyResult<Vec<_>>>()?,
+        )?;
+        if !filters.eq(ctx.warning_filters.bind(py))?
+            || !warnings.getattr("_defaultaction")?.eq("default")?
+        {
             return Ok(false);
         }
         let young = gc.call_method0("get_objects")?;
@@ -799,7 +843,8 @@ unsafe fn inert(py: Python<'_>, obj: *mut ffi::PyObject) -> bool {
     // SAFETY: reading type slots of a live object.
     unsafe {
         let tp = ffi::Py_TYPE(obj);
-        let finalizes = |t: *mut ffi::PyTypeObject| (*t).tp_finalize.is_some() || (*t).tp_del.is_some();
+        let finalizes =
+            |t: *mut ffi::PyTypeObject| (*t).tp_finalize.is_some() || (*t).tp_del.is_some();
         if finalizes(tp) {
             let name = CStr::from_ptr((*tp).tp_name).to_bytes();
             return matches!(name, b"_io.StringIO" | b"_io.BytesIO");

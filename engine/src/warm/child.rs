@@ -99,7 +99,10 @@ fn prepare(
     ctx: &Context,
 ) -> Result<Ready, (UnixStream, Stop)> {
     if fds.len() != req.fds.len() + 1 {
-        return Err((stream, Stop::Cold("the request's descriptors do not match".into())));
+        return Err((
+            stream,
+            Stop::Cold("the request's descriptors do not match".into()),
+        ));
     }
     let cwd = fds.remove(0);
     let same_env = req.env == ctx.env;
@@ -123,7 +126,7 @@ fn prepare(
 /// What the program would inherit that this process cannot take over, and the start-up
 /// inputs the server already consumed: any difference means a cold start.
 fn check_process(req: &Request, peer_gid: u32, cwd: &OwnedFd, ctx: &Context) -> Prepared<()> {
-    if req.exe != ctx.exe {
+    if req.exe != (0, 0) && req.exe != ctx.exe {
         return cold(format!(
             "the client is {}, the server runs {}",
             show(&req.exe_path),
@@ -168,10 +171,14 @@ pub(super) fn env_map(entries: &[Vec<u8>]) -> BTreeMap<&[u8], &[u8]> {
 fn check_env(req: &Request, cwd: &OwnedFd, ctx: &Context) -> Prepared<()> {
     let theirs = env_map(&req.env);
     let ours = env_map(&ctx.env);
-    let keys = theirs.keys().chain(ours.keys()).filter(|k| read_at_start(k));
+    let keys = theirs
+        .keys()
+        .chain(ours.keys())
+        .filter(|k| read_at_start(k));
     for key in keys {
         if theirs.get(key) != ours.get(key) {
-            let show_value = |v: Option<&&[u8]>| v.map_or("unset".into(), |v| format!("{:?}", show(v)));
+            let show_value =
+                |v: Option<&&[u8]>| v.map_or("unset".into(), |v| format!("{:?}", show(v)));
             return cold(format!(
                 "${} is {}, the server started with {}",
                 show(key),
@@ -213,7 +220,9 @@ fn apply_process(req: &Request) -> Prepared<()> {
         // SAFETY: getrlimit/setrlimit on this process, with structs we own.
         unsafe {
             let mut now: libc::rlimit = std::mem::zeroed();
-            if libc::getrlimit(resource as _, &mut now) != 0 || (now.rlim_cur, now.rlim_max) == (soft, hard) {
+            if libc::getrlimit(resource as _, &mut now) != 0
+                || (now.rlim_cur, now.rlim_max) == (soft, hard)
+            {
                 continue;
             }
             let want = libc::rlimit {
@@ -341,8 +350,14 @@ fn configure(req: &Request, env: Option<&[Vec<u8>]>, ctx: &Context) -> Prepared<
         if !call::options_free(&req.argv) {
             call::compare(py, &config, ctx)?;
         }
-        let ignored: Vec<i32> = (1..=64).filter(|s| req.ignored & (1 << (s - 1)) != 0).collect();
-        let mut signals: Vec<i32> = ignored.iter().chain(&ctx.touched_signals).copied().collect();
+        let ignored: Vec<i32> = (1..=64)
+            .filter(|s| req.ignored & (1 << (s - 1)) != 0)
+            .collect();
+        let mut signals: Vec<i32> = ignored
+            .iter()
+            .chain(&ctx.touched_signals)
+            .copied()
+            .collect();
         signals.sort_unstable();
         signals.dedup();
         let tz = |e: &[Vec<u8>]| env_map(e).get(&b"TZ"[..]).map(|v| v.to_vec());

@@ -175,7 +175,13 @@ fn forward_pending(signals: &OwnedFd, child: Option<&OwnedFd>) {
         // SAFETY: signalfd_siginfo is plain data; read fills it whole or fails.
         let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
         let size = std::mem::size_of::<libc::signalfd_siginfo>();
-        let n = unsafe { libc::read(signals.as_raw_fd(), (&mut info as *mut libc::signalfd_siginfo).cast(), size) };
+        let n = unsafe {
+            libc::read(
+                signals.as_raw_fd(),
+                (&mut info as *mut libc::signalfd_siginfo).cast(),
+                size,
+            )
+        };
         if n != size as isize {
             return;
         }

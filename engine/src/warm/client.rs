@@ -72,7 +72,10 @@ impl Call {
             let dup = unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned();
             fds.push((fd, dup.map_err(|e| unsupported_fd(fd, e))?));
         }
-        Call::build(argv, env, Path::new("."), fds)
+        let mut call = Call::build(argv, env, Path::new("."), fds)?;
+        // A cold start runs this executable: the server must be the same one.
+        (call.request.exe, call.request.exe_path) = own_executable();
+        Ok(call)
     }
 
     /// `argv` with this environment, working directory and descriptors (`(number in the
@@ -94,7 +97,12 @@ impl Call {
             .collect();
         let fds = fds
             .iter()
-            .map(|(n, fd)| Ok((*n, fd.try_clone_to_owned().map_err(|e| unsupported_fd(*n, e))?)))
+            .map(|(n, fd)| {
+                Ok((
+                    *n,
+                    fd.try_clone_to_owned().map_err(|e| unsupported_fd(*n, e))?,
+                ))
+            })
             .collect::<Result<_, Error>>()?;
         Call::build(argv.to_vec(), env, cwd, fds)
     }
@@ -113,7 +121,6 @@ impl Call {
             )));
         }
         let cwd = open_dir(cwd)?;
-        let (exe, exe_path) = own_executable();
         let (numbers, fds): (Vec<RawFd>, Vec<OwnedFd>) = fds.into_iter().unzip();
         let request = Request {
             argv: argv.into_iter().map(OsString::into_vec).collect(),
@@ -124,8 +131,8 @@ impl Call {
             ignored: ignored_signals(),
             rlimits: rlimits(),
             groups: groups(),
-            exe,
-            exe_path,
+            exe: (0, 0),
+            exe_path: Vec::new(),
         };
         Ok(Call { request, cwd, fds })
     }
@@ -223,13 +230,9 @@ impl Running {
         if let Some(status) = self.status {
             return Ok(status);
         }
-        loop {
-            match self.next_reply()? {
-                Reply::Status(status) => return Ok(ExitStatus::from_raw(status)),
-                other => {
-                    return Err(self.lost(&format!("unexpected reply {other:?}")));
-                }
-            }
+        match self.next_reply()? {
+            Reply::Status(status) => Ok(ExitStatus::from_raw(status)),
+            other => Err(self.lost(&format!("unexpected reply {other:?}"))),
         }
     }
 

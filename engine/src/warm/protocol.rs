@@ -35,7 +35,8 @@ pub struct Request {
     /// (resource, soft, hard) for every resource limit.
     pub rlimits: Vec<(u32, u64, u64)>,
     pub groups: Vec<u32>,
-    /// (st_dev, st_ino) of the client's executable: the server must be the same file.
+    /// (st_dev, st_ino) of the executable that would run the call cold, which the server
+    /// must then be; (0, 0) when any server will do (a library client).
     pub exe: (u64, u64),
     /// The client's executable path, for messages only.
     pub exe_path: Vec<u8>,
@@ -138,7 +139,9 @@ impl Request {
         let argv = r.list()?;
         let env = r.list()?;
         let n = r.count(4)?;
-        let fds = (0..n).map(|_| r.u32().map(|v| v as i32)).collect::<Result<_, _>>()?;
+        let fds = (0..n)
+            .map(|_| r.u32().map(|v| v as i32))
+            .collect::<Result<_, _>>()?;
         let umask = r.u32()?;
         let sigmask = r.u64()?;
         let ignored = r.u64()?;
@@ -242,16 +245,22 @@ pub fn recv_with_fds(sock: &UnixStream) -> io::Result<(Vec<u8>, Vec<OwnedFd>)> {
             cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
         }
         if msg.msg_flags & libc::MSG_CTRUNC != 0 {
-            return Err(io::Error::other("more descriptors than one request may carry"));
+            return Err(io::Error::other(
+                "more descriptors than one request may carry",
+            ));
         }
         (n as usize, fds)
     };
     if n < 4 {
-        return Err(io::Error::other("the client closed the connection before its request"));
+        return Err(io::Error::other(
+            "the client closed the connection before its request",
+        ));
     }
     let len = u32::from_le_bytes(buf[..4].try_into().unwrap()) as usize;
     if len > MAX_FRAME {
-        return Err(io::Error::other("the request is larger than any command line"));
+        return Err(io::Error::other(
+            "the request is larger than any command line",
+        ));
     }
     buf.resize(4 + len, 0);
     if n < buf.len() {

@@ -196,7 +196,8 @@ fn prepare(
              preload only modules that start no thread at import"
         ));
     }
-    let wake = Wakeup::install(py).map_err(|e| format!("cannot install the signal handlers: {e}"))?;
+    let wake =
+        Wakeup::install(py).map_err(|e| format!("cannot install the signal handlers: {e}"))?;
     call::watch_audit_hooks();
     freeze(ctx.gc.bind(py)).map_err(internal)?;
     // Last: a server that fails to start leaves no socket behind.
@@ -256,7 +257,10 @@ fn context(py: Python<'_>, argv0: &CStr, before: Inherited) -> PyResult<Context>
         warnings: py.import("_warnings")?.unbind(),
         warning_filters: PyTuple::new(
             py,
-            py.import("_warnings")?.getattr("filters")?.try_iter()?.collect::<PyResult<Vec<_>>>()?,
+            py.import("_warnings")?
+                .getattr("filters")?
+                .try_iter()?
+                .collect::<PyResult<Vec<_>>>()?,
         )?
         .unbind(),
     })
@@ -274,8 +278,9 @@ fn bind(path: &Path) -> Result<UnixListener, String> {
                 ));
             }
             Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                std::fs::remove_file(path)
-                    .map_err(|e| format!("cannot remove the stale socket {}: {e}", path.display()))?;
+                std::fs::remove_file(path).map_err(|e| {
+                    format!("cannot remove the stale socket {}: {e}", path.display())
+                })?;
             }
             Err(e) => return Err(format!("{} is in the way: {e}; remove it", path.display())),
         },
@@ -333,13 +338,17 @@ impl Wakeup {
             libc::sigaction(libc::SIGTERM, &action, std::ptr::null_mut());
             libc::signal(libc::SIGCHLD, libc::SIG_DFL);
         }
-        Ok(Wakeup { read, _write: write })
+        Ok(Wakeup {
+            read,
+            _write: write,
+        })
     }
 
     fn drain(&self) {
         let mut buf = [0u8; 64];
         // SAFETY: reading into a buffer we own from a non-blocking pipe.
-        while unsafe { libc::read(self.read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
+        while unsafe { libc::read(self.read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {
+        }
     }
 }
 
@@ -495,7 +504,9 @@ impl Server {
                 killed: false,
             }),
             Err(e) => {
-                eprintln!("isolate --warm-serve: pidfd_open({pid}) failed: {e}; the call is killed");
+                eprintln!(
+                    "isolate --warm-serve: pidfd_open({pid}) failed: {e}; the call is killed"
+                );
                 // SAFETY: killing and reaping our own child.
                 unsafe {
                     libc::kill(pid, libc::SIGKILL);
@@ -513,7 +524,9 @@ impl Server {
         let ours = listener.as_raw_fd();
         let bound = fd_inode(ours);
         drop(listener);
-        let on_disk = std::fs::symlink_metadata(&self.socket).map(|m| m.ino()).ok();
+        let on_disk = std::fs::symlink_metadata(&self.socket)
+            .map(|m| m.ino())
+            .ok();
         if bound.is_some() && on_disk == bound {
             let _ = std::fs::remove_file(&self.socket);
         }

@@ -198,6 +198,35 @@ pub(super) fn loaded<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, Py
     }
 }
 
+/// Undoes the server's own signal dispositions (child.py's `reset_signals`), in every child
+/// before its call.
+pub(super) fn reset_signals(py: Python<'_>, ctx: &Context) -> PyResult<()> {
+    let reset = helper(py, ctx, "reset_signals")
+        .map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("child.py has no reset_signals"))?;
+    reset.call1((ctx.touched_signals.clone(),))?;
+    Ok(())
+}
+
+/// The paths every call takes, run once on throwaway data by a child waiting for its call
+/// (child.py's `prefault`): the pages they write are copied ahead of the call.
+pub(super) fn prefault(ctx: &Context) {
+    let argv = [ctx.argv0.clone(), b"-c".to_vec(), b"pass".to_vec()];
+    drop(read(&argv, ctx));
+    Python::attach(|py| {
+        // SAFETY: the interpreter's own config.
+        let server = unsafe { &*_Py_GetConfig() };
+        let text =
+            |w| unsafe { Bound::from_owned_ptr_or_opt(py, ffi::PyUnicode_FromWideChar(w, -1)) };
+        let warmed = helper(py, ctx, "prefault")
+            .ok()
+            .map(|f| f.call1((text(server.stdio_encoding), text(server.stdio_errors))));
+        if let Some(Err(e)) = warmed {
+            // Only slower: the call does the same work itself.
+            e.print(py);
+        }
+    });
+}
+
 /// Writes the call's PER_CALL fields into the running interpreter's config, and sys, C
 /// stdio and sys.flags as `_PyInterpreterState_SetConfig` would.
 pub(super) fn install(py: Python<'_>, call: &Config) -> Prepared<()> {

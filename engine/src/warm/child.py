@@ -63,6 +63,26 @@ def apply(environ, signals, ignored, tz_changed, stdio):
     return _streams(*stdio)
 
 
+def reset_signals(touched):
+    """The signals the server changed, back to python3's dispositions: a call then only
+    applies what its client ignores."""
+    _signals(touched, ())
+
+
+def prefault(encoding, errors):
+    """Run by a child waiting for a call: the paths every call takes, on throwaway objects, so
+    that the pages they write are copied before the call arrives, not while it waits. Leaves
+    nothing a program could see."""
+    import io
+    import os
+    fd = os.open(os.devnull, os.O_RDWR)
+    try:
+        for write in (False, True):
+            _stream(io, os, fd, "stdout", write, encoding, errors, True).close()
+    finally:
+        os.close(fd)
+
+
 def _environ(entries):
     # os.environ._data is posix.environ (the same dict), and modules keep references to
     # os.environ: refill it in place, with posix's rules (first '=', first entry wins).

@@ -9,6 +9,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use std::collections::BTreeMap;
 use std::ffi::CString;
+use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 
@@ -27,17 +28,24 @@ fn cold<T>(why: impl Into<String>) -> Prepared<T> {
     Err(Stop::Cold(why.into()))
 }
 
-/// Runs in the child right after `fork`, holding the GIL; `peer_gid` is the client's group
-/// from its socket credentials. Never returns.
-pub(super) fn run(conn: OwnedFd, peer_gid: u32, ctx: &Context) -> ! {
+/// Runs in a child right after `fork`, holding the GIL: becomes a process of its own, then
+/// waits on `ctl` for a connection (and the client's group, from its socket credentials)
+/// and serves it; `ahead` when it was forked before its call came. Never returns.
+pub(super) fn wait_for_call(ctl: UnixStream, ahead: bool, ctx: &Context) -> ! {
     // SAFETY: called once, in the child of a fork made with the GIL held, as os.fork does.
     unsafe { ffi::PyOS_AfterFork_Child() };
     Python::attach(|py| {
         // The wakeup pipe is the server's: a signal must not write into whatever descriptor
         // takes its number later.
         let _ = call::loaded(py, "_signal").and_then(|s| s.call_method1("set_wakeup_fd", (-1,)));
+        if let Err(e) = call::reset_signals(py, ctx) {
+            // The server's SIGTERM handler would stay: refuse to serve rather than differ.
+            e.print(py);
+            // SAFETY: nothing ran.
+            unsafe { libc::_exit(1) };
+        }
     });
-    close_server_fds(conn.as_raw_fd());
+    close_server_fds(ctl.as_raw_fd());
     // SAFETY: process-attribute calls on this process.
     unsafe {
         // A killed server takes its children along rather than leaving programs whose
@@ -49,7 +57,25 @@ pub(super) fn run(conn: OwnedFd, peer_gid: u32, ctx: &Context) -> ! {
         // A session of its own: no controlling terminal, out of the server's process group.
         libc::setsid();
     }
-    let stream = UnixStream::from(conn);
+    if ahead {
+        // Forked before its call: time to spare. The server hands calls to ready children only.
+        call::prefault(ctx);
+        let _ = (&ctl).write_all(b"R");
+    }
+    let handed = protocol::recv_with_fds(&ctl);
+    drop(ctl);
+    match handed {
+        Ok((gid, mut fds)) if gid.len() == 4 && fds.len() == 1 => {
+            let gid = u32::from_le_bytes(gid.try_into().unwrap());
+            serve(UnixStream::from(fds.remove(0)), gid, ctx)
+        }
+        // The server closed the pool: nothing ran, nothing to flush.
+        // SAFETY: as said.
+        _ => unsafe { libc::_exit(0) },
+    }
+}
+
+fn serve(stream: UnixStream, peer_gid: u32, ctx: &Context) -> ! {
     let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(30)));
     let Ok((frame, fds)) = protocol::recv_with_fds(&stream) else {
         // SAFETY: nothing ran; there is nothing to flush.
@@ -78,7 +104,7 @@ fn finish_cold(stream: &UnixStream, why: &str) -> ! {
     unsafe { libc::_exit(0) }
 }
 
-/// Everything but the connection: server state the program must not see.
+/// Everything but the control socket: server state the program must not see.
 fn close_server_fds(keep: RawFd) {
     // SAFETY: closing descriptors of this process only; nothing below 3 is touched.
     unsafe {
@@ -353,13 +379,8 @@ fn configure(req: &Request, env: Option<&[Vec<u8>]>, ctx: &Context) -> Prepared<
         let ignored: Vec<i32> = (1..=64)
             .filter(|s| req.ignored & (1 << (s - 1)) != 0)
             .collect();
-        let mut signals: Vec<i32> = ignored
-            .iter()
-            .chain(&ctx.touched_signals)
-            .copied()
-            .collect();
-        signals.sort_unstable();
-        signals.dedup();
+        // The server's own changes were undone before the call (call::reset_signals).
+        let signals = ignored.clone();
         let tz = |e: &[Vec<u8>]| env_map(e).get(&b"TZ"[..]).map(|v| v.to_vec());
         let tz_changed = env.is_some_and(|e| tz(e) != tz(&ctx.env));
         let streams = call::apply(py, &config, env, (&signals, &ignored), tz_changed, ctx)?;

@@ -9,7 +9,8 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::ExitStatus;
 
-const SERVE_USAGE: &str = "usage: isolate --warm-serve SOCKET [--preload MODULE[,MODULE...]]...";
+const SERVE_USAGE: &str =
+    "usage: isolate --warm-serve SOCKET [--preload MODULE[,MODULE...]]... [--pool N]";
 const CLIENT_USAGE: &str = "usage: isolate --warm SOCKET [python3 arguments...]";
 
 /// Signals a terminal or a supervisor sends to the program, which the client forwards to it
@@ -33,13 +34,12 @@ fn arg(p: *mut c_char) -> OsString {
 /// # Safety
 /// `args` are main's arguments, `args[1]` being `--warm-serve`; no interpreter has started.
 pub unsafe fn serve_main(args: &[*mut c_char]) -> i32 {
-    let mut options = ServeOptions::default();
     let mut rest = args[2..].iter().map(|&a| arg(a));
     let Some(socket) = rest.next() else {
         eprintln!("{SERVE_USAGE}");
         return 2;
     };
-    options.socket = PathBuf::from(socket);
+    let mut options = ServeOptions::new(socket);
     while let Some(flag) = rest.next() {
         match (flag.to_str(), rest.next()) {
             (Some("--preload"), Some(list)) => options.preload.extend(
@@ -48,6 +48,13 @@ pub unsafe fn serve_main(args: &[*mut c_char]) -> i32 {
                     .filter(|m| !m.is_empty())
                     .map(str::to_string),
             ),
+            (Some("--pool"), Some(n)) => match n.to_str().and_then(|n| n.parse().ok()) {
+                Some(n) => options.pool = n,
+                None => {
+                    eprintln!("isolate --warm-serve: --pool takes a number\n{SERVE_USAGE}");
+                    return 2;
+                }
+            },
             _ => {
                 eprintln!("isolate --warm-serve: unexpected {flag:?}\n{SERVE_USAGE}");
                 return 2;

@@ -8,7 +8,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyModule, PyTuple};
 use std::ffi::{CStr, CString};
-use std::io;
+use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
@@ -17,12 +17,24 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, Ordering};
 
 /// How to run a warm server.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ServeOptions {
     /// The Unix socket to create (owner-only) and listen on.
     pub socket: PathBuf,
     /// Modules imported once in the server, beyond what start-up imports.
     pub preload: Vec<String>,
+    /// Children forked ahead of calls, each waiting for one (0: fork when a call comes).
+    pub pool: usize,
+}
+
+impl ServeOptions {
+    pub fn new(socket: impl Into<PathBuf>) -> ServeOptions {
+        ServeOptions {
+            socket: socket.into(),
+            preload: Vec::new(),
+            pool: 2,
+        }
+    }
 }
 
 /// What every child needs from the server, fixed before the first fork.
@@ -103,6 +115,8 @@ pub unsafe fn serve(argv0: &CStr, options: &ServeOptions) -> i32 {
         socket: options.socket.clone(),
         wake,
         children: Vec::new(),
+        idle: Vec::new(),
+        pool: options.pool,
         ctx,
     };
     let stopped_by = server.run();
@@ -359,11 +373,23 @@ struct Running {
     killed: bool,
 }
 
+/// A child forked ahead of a call: fork, CPython's after-fork work and the child's own set-up
+/// are off the call's path. It waits on `ctl` for its connection, and says on `ctl` when its
+/// set-up is done: a call is never handed to a child still busy with it.
+struct Idle {
+    pid: libc::pid_t,
+    pidfd: OwnedFd,
+    ctl: UnixStream,
+    ready: bool,
+}
+
 struct Server {
     listener: Option<UnixListener>,
     socket: PathBuf,
     wake: Wakeup,
     children: Vec<Running>,
+    idle: Vec<Idle>,
+    pool: usize,
     ctx: Context,
 }
 
@@ -375,7 +401,11 @@ impl Server {
             if stopping != 0 && self.children.is_empty() {
                 return stopping;
             }
+            if self.listener.is_some() {
+                self.refill();
+            }
             let mut fds = vec![poll_fd(self.wake.read.as_raw_fd(), libc::POLLIN)];
+            let listening = self.listener.is_some();
             if let Some(l) = &self.listener {
                 fds.push(poll_fd(l.as_raw_fd(), libc::POLLIN));
             }
@@ -384,6 +414,12 @@ impl Server {
                 // A client that went away (killed, or gave up) takes its program with it.
                 let conn = if c.killed { -1 } else { c.conn.as_raw_fd() };
                 fds.push(poll_fd(conn, libc::POLLRDHUP));
+            }
+            let (first_child, first_idle) = (1 + listening as usize, fds.len());
+            for i in &self.idle {
+                fds.push(poll_fd(i.pidfd.as_raw_fd(), libc::POLLIN));
+                let ctl = if i.ready { -1 } else { i.ctl.as_raw_fd() };
+                fds.push(poll_fd(ctl, libc::POLLIN));
             }
             wait_detached(&mut fds);
             if fds[0].revents != 0 {
@@ -394,14 +430,65 @@ impl Server {
                     }
                     stopping = sig;
                     self.close_listener();
+                    self.drain_pool();
                 }
             }
-            let first_child = if self.listener.is_some() { 2 } else { 1 };
-            let accept = first_child == 2 && fds[1].revents != 0;
-            self.tend_children(&fds[first_child..]);
+            let accept = listening && self.listener.is_some() && fds[1].revents != 0;
+            // Before the stop drained the pool, these were its children.
+            if self.listener.is_some() {
+                self.tend_idle(&fds[first_idle..]);
+            }
+            self.tend_children(&fds[first_child..first_idle]);
             if accept {
                 self.accept_all();
             }
+        }
+    }
+
+    /// Forks children until `pool` of them wait.
+    fn refill(&mut self) {
+        while self.idle.len() < self.pool {
+            match self.fork_child(true) {
+                Ok(idle) => self.idle.push(idle),
+                Err(e) => {
+                    eprintln!("isolate --warm-serve: cannot fork a waiting child: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// A waiting child that finished its set-up is ready; one that died (it never should:
+    /// the OOM killer, a stray kill) is reaped and replaced.
+    fn tend_idle(&mut self, fds: &[libc::pollfd]) {
+        for i in (0..self.idle.len()).rev() {
+            let (died, said) = (fds[2 * i].revents != 0, fds[2 * i + 1].revents != 0);
+            if said && !died {
+                let mut byte = [0u8; 1];
+                self.idle[i].ready = (&self.idle[i].ctl).read(&mut byte).is_ok_and(|n| n == 1);
+            }
+            if died || (said && !self.idle[i].ready) {
+                let idle = self.idle.remove(i);
+                let mut status = 0;
+                // SAFETY: reaping our own child, which exited or is exiting.
+                unsafe {
+                    libc::kill(idle.pid, libc::SIGKILL);
+                    libc::waitpid(idle.pid, &mut status, 0);
+                }
+                eprintln!(
+                    "isolate --warm-serve: a waiting child (pid {}) died, wait status {status}",
+                    idle.pid
+                );
+            }
+        }
+    }
+
+    /// Stopping: the waiting children go (they ran nothing).
+    fn drain_pool(&mut self) {
+        for idle in self.idle.drain(..) {
+            drop(idle.ctl);
+            // SAFETY: reaping our own child, which exits when its control socket closes.
+            unsafe { libc::waitpid(idle.pid, std::ptr::null_mut(), 0) };
         }
     }
 
@@ -481,37 +568,62 @@ impl Server {
             .send(conn.as_raw_fd());
             return;
         }
+        let ready = self.idle.iter().position(|i| i.ready);
+        let idle = ready.map(|i| self.idle.remove(i));
+        let idle = match idle.map_or_else(|| self.fork_child(false), Ok) {
+            Ok(idle) => idle,
+            Err(e) => {
+                Reply::Cold(format!("the server cannot fork ({e})")).send(conn.as_raw_fd());
+                return;
+            }
+        };
+        let handed = super::protocol::send_with_fds(
+            &idle.ctl,
+            &[4u32.to_le_bytes(), cred.gid.to_le_bytes()].concat(),
+            &[conn.as_raw_fd()],
+        );
+        if let Err(e) = handed {
+            // The child is gone; it is reaped like any other, and the client starts cold.
+            Reply::Cold(format!("the server lost a child ({e})")).send(conn.as_raw_fd());
+        }
+        self.children.push(Running {
+            pid: idle.pid,
+            pidfd: idle.pidfd,
+            conn,
+            killed: false,
+        });
+    }
+
+    fn fork_child(&self, ahead: bool) -> io::Result<Idle> {
+        let (ctl, theirs) = UnixStream::pair()?;
         // SAFETY: os.fork's sequence, with the GIL held and no other thread.
         let pid = unsafe {
             ffi::PyOS_BeforeFork();
             let pid = libc::fork();
             if pid == 0 {
-                child::run(conn, cred.gid, &self.ctx);
+                drop(ctl);
+                child::wait_for_call(theirs, ahead, &self.ctx);
             }
             ffi::PyOS_AfterFork_Parent();
             pid
         };
         if pid < 0 {
-            let e = io::Error::last_os_error();
-            Reply::Cold(format!("the server cannot fork ({e})")).send(conn.as_raw_fd());
-            return;
+            return Err(io::Error::last_os_error());
         }
         match pidfd_open(pid) {
-            Ok(pidfd) => self.children.push(Running {
+            Ok(pidfd) => Ok(Idle {
                 pid,
                 pidfd,
-                conn,
-                killed: false,
+                ctl,
+                ready: false,
             }),
             Err(e) => {
-                eprintln!(
-                    "isolate --warm-serve: pidfd_open({pid}) failed: {e}; the call is killed"
-                );
                 // SAFETY: killing and reaping our own child.
                 unsafe {
                     libc::kill(pid, libc::SIGKILL);
                     libc::waitpid(pid, std::ptr::null_mut(), 0);
                 }
+                Err(e)
             }
         }
     }

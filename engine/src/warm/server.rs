@@ -195,14 +195,7 @@ fn prepare(
     let internal = |e: PyErr| format!("cannot read the started interpreter's state: {e}");
     call::check_layout(py).map_err(internal)?;
     let ctx = context(py, argv0, before).map_err(internal)?;
-    for module in &options.preload {
-        if let Err(e) = py.import(module.as_str()) {
-            e.print(py);
-            return Err(format!(
-                "cannot preload {module:?} (the traceback is above); fix it or leave it out of --preload"
-            ));
-        }
-    }
+    preload(py, &options.preload)?;
     let threads = std::fs::read_dir("/proc/self/task").map_or(1, |d| d.count());
     if threads > 1 {
         return Err(format!(
@@ -217,6 +210,36 @@ fn prepare(
     // Last: a server that fails to start leaves no socket behind.
     let listener = bind(&options.socket)?;
     Ok((ctx, listener, wake))
+}
+
+/// Imports the preloads. A module that changes the environment or sys.path at import would
+/// change them for every program, which python3 would not: refused.
+fn preload(py: Python<'_>, modules: &[String]) -> Result<(), String> {
+    let path = || -> PyResult<Vec<String>> { py.import("sys")?.getattr("path")?.extract() };
+    let (env, sys_path) = (
+        super::client::environ_entries(),
+        path().map_err(|e| e.to_string())?,
+    );
+    for module in modules {
+        if let Err(e) = py.import(module.as_str()) {
+            e.print(py);
+            return Err(format!(
+                "cannot preload {module:?} (the traceback is above); fix it or leave it out of --preload"
+            ));
+        }
+    }
+    let changed = if super::client::environ_entries() != env {
+        "the environment"
+    } else if path().map_err(|e| e.to_string())? != sys_path {
+        "sys.path"
+    } else {
+        return Ok(());
+    };
+    Err(format!(
+        "preloading {} changed {changed}, which every program would then see: leave out the \
+         module that does",
+        modules.join(",")
+    ))
 }
 
 /// Objects that live as long as the server move to the permanent generation: the

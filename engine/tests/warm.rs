@@ -740,3 +740,61 @@ fn server_lifecycle() {
     assert_eq!(out.stdout, b"1\n");
     assert!(again.stop().success(), "{}", log.lock().unwrap());
 }
+
+/// What happens after the program, which the warm path may skip when nothing could observe
+/// it: each of these observes it, and must see what python3 gives.
+#[test]
+fn teardown_is_python3s() {
+    let s = setup("teardown");
+    let socket = s.dir.join("s");
+    let server = s.server(&socket, &[], &[]);
+    let out = s.dir.join("out.txt");
+    let programs = [
+        "class A:\n def __del__(self): print('del')\na = A()\nprint('end')",
+        "class A:\n def __del__(self): print('cycle')\na = A(); a.me = a; del a",
+        "def g():\n try:\n  yield 1\n finally:\n  print('finally')\nx = g(); next(x)",
+        "async def f(): pass\nc = f()",
+        "import atexit; atexit.register(print, 'bye'); print('hi')",
+        "import threading, time\ndef w():\n time.sleep(0.2); print('thread')\nthreading.Thread(target=w).start()",
+        "import sys, io; sys.stdout = io.StringIO(); print('lost'); sys.__stdout__.write('real\\n')",
+        "import weakref\nclass A: pass\na = A(); weakref.finalize(a, print, 'finalized')",
+        "import warnings; warnings.simplefilter('always'); f = open('/dev/null')",
+        "import gc; gc.callbacks.append(lambda p, i: p == 'start' and i['generation'] == 2 and print('gc'))",
+        "import sys; sys.addaudithook(lambda e, a: e.startswith('cpython._PySys') and print(e))",
+        "import sys; sys.stdout.write('no newline')",
+        "f = open(OUT, 'w'); f.write('unclosed')",
+        "import tempfile; f = tempfile.NamedTemporaryFile(dir=DIR, prefix='ntf')",
+        "print('a'); exit(3)",
+    ];
+    for program in programs {
+        let program = program
+            .replace("OUT", &format!("{:?}", out.display().to_string()))
+            .replace("DIR", &format!("{:?}", s.dir.display().to_string()));
+        let mut results = Vec::new();
+        for mut cmd in [
+            s.python_cmd(&["-c", &program]),
+            s.warm_cmd(&socket, &["-c", &program]),
+        ] {
+            let _ = std::fs::remove_file(&out);
+            cmd.current_dir(&s.dir);
+            let outcome = run(cmd, Some(b""));
+            let left: Vec<String> = std::fs::read_dir(&s.dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("ntf"))
+                .collect();
+            results.push((outcome, std::fs::read(&out).ok(), left));
+        }
+        assert_eq!(results[1], results[0], "{program}");
+    }
+    let interactive = |mut cmd: Command| {
+        cmd.current_dir(&s.dir);
+        run(cmd, Some(b"hello\n"))
+    };
+    assert_eq!(
+        interactive(s.warm_cmd(&socket, &["-i", "-c", "x = 5"])),
+        interactive(s.python_cmd(&["-i", "-c", "x = 5"])),
+        "-i with stdin not a terminal"
+    );
+    assert!(server.stop().success());
+}

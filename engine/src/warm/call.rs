@@ -137,8 +137,7 @@ fn helper<'py>(py: Python<'py>, ctx: &Context, name: &str) -> Prepared<Bound<'py
 }
 
 /// The process-level state python3's start-up derives that a fork does not redo: the
-/// environment in os.environ, signal dispositions, time zone, standard streams. Returns the
-/// standard stream objects, which [`finish`] flushes itself.
+/// environment in os.environ, signal dispositions, time zone, standard streams.
 pub(super) fn apply(
     py: Python<'_>,
     config: &Config,
@@ -146,14 +145,14 @@ pub(super) fn apply(
     (signals, ignored): (&[i32], &[i32]),
     tz_changed: bool,
     ctx: &Context,
-) -> Prepared<Vec<Py<PyAny>>> {
+) -> Prepared<()> {
     let env = match env {
         Some(entries) => PyList::new(py, entries.iter().map(|e| PyBytes::new(py, e)))
             .map_err(py_cold)?
             .into_any(),
         None => py.None().into_bound(py),
     };
-    let streams = helper(py, ctx, "apply")?
+    helper(py, ctx, "apply")?
         .call1((
             env,
             signals.to_vec(),
@@ -162,12 +161,7 @@ pub(super) fn apply(
             stdio_settings(py, &config.0).map_err(py_cold)?,
         ))
         .map_err(py_cold)?;
-    Ok(streams
-        .cast::<PyTuple>()
-        .map_err(|e| py_cold(e.into()))?
-        .iter()
-        .map(Bound::unbind)
-        .collect())
+    Ok(())
 }
 
 fn stdio_settings<'py>(py: Python<'py>, config: &ffi::PyConfig) -> PyResult<Bound<'py, PyTuple>> {
@@ -196,6 +190,29 @@ pub(super) fn loaded<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, Py
         Some(m) => Ok(m.cast_into::<PyModule>()?),
         None => py.import(name),
     }
+}
+
+/// Collections of generations 1 and 2 when the child unfroze the heap.
+static COLLECTIONS_AT_START: std::sync::OnceLock<(u64, u64)> = std::sync::OnceLock::new();
+
+/// gc.unfreeze(): the server's objects back in the oldest generation, as python3 has them.
+/// Frozen, they would never be collected, and a program's module globals hang off cycles
+/// through its module dict, which the server created: without a collection they are never
+/// finalized at exit (`__del__`, generators' `finally`, never-awaited coroutine warnings).
+/// Only full collections, which python3 also makes, then walk the server's objects.
+pub(super) fn unfreeze(py: Python<'_>, ctx: &Context) -> PyResult<()> {
+    let gc = ctx.gc.bind(py);
+    gc.call_method0("unfreeze")?;
+    let _ = COLLECTIONS_AT_START.set(collections(gc)?);
+    Ok(())
+}
+
+/// How many collections of generations 1 and 2 ran so far.
+fn collections(gc: &Bound<'_, PyModule>) -> PyResult<(u64, u64)> {
+    let stats = gc.call_method0("get_stats")?;
+    let count =
+        |g: usize| -> PyResult<u64> { stats.get_item(g)?.get_item("collections")?.extract() };
+    Ok((count(1)?, count(2)?))
 }
 
 /// Undoes the server's own signal dispositions (child.py's `reset_signals`), in every child
@@ -266,7 +283,22 @@ pub(super) fn install(py: Python<'_>, call: &Config) -> Prepared<()> {
         l.write_bytecode = c.write_bytecode;
         l.buffered_stdio = c.buffered_stdio;
         init_c_stdio(l);
+        set_global_flags(l);
         update_sys(py, l).map_err(py_cold)
+    }
+}
+
+/// config_set_global_vars (Python/initconfig.c) for the per-call fields: CPython still reads
+/// some of these (3.11's _Py_FdIsInteractive reads Py_InteractiveFlag).
+#[allow(deprecated)]
+fn set_global_flags(config: &ffi::PyConfig) {
+    // SAFETY: plain ints CPython exports; single-threaded, GIL held.
+    unsafe {
+        ffi::Py_InspectFlag = config.inspect;
+        ffi::Py_InteractiveFlag = config.interactive;
+        ffi::Py_QuietFlag = config.quiet;
+        ffi::Py_UnbufferedStdioFlag = (config.buffered_stdio == 0) as c_int;
+        ffi::Py_DontWriteBytecodeFlag = (config.write_bytecode == 0) as c_int;
     }
 }
 
@@ -421,11 +453,11 @@ pub(super) fn watch_audit_hooks() {
 }
 
 /// Runs the program and ends the process with python3's status. Never returns.
-pub(super) fn run(streams: &[Py<PyAny>], ctx: &Context) -> ! {
+pub(super) fn run(ctx: &Context) -> ! {
     // SAFETY: the interpreter holds this call's config; the GIL is held.
     let config = unsafe { &*_Py_GetConfig() };
     if PLAIN_RUNNER && let Some(code) = unsafe { run_plain(config) } {
-        finish(code, streams, ctx);
+        finish(code, ctx);
     }
     // SAFETY: Py_RunMain runs the program, finalises, and returns python3's status, which
     // python3's main hands to exit().
@@ -731,19 +763,19 @@ unsafe fn interactive_hook(code: &mut i32) -> bool {
 /// server's gc.freeze) carries one, the teardown is skipped and the process exits as python3
 /// would after it. Otherwise Py_FinalizeEx runs whole; the steps already done are idempotent
 /// there (threading._shutdown returns at once, atexit callbacks are cleared once run).
-fn finish(code: i32, streams: &[Py<PyAny>], ctx: &Context) -> ! {
+fn finish(code: i32, ctx: &Context) -> ! {
     let quiet = Python::attach(|py| {
         let sys = ctx.sys.bind(py);
         shutdown_threads(py, sys);
         // SAFETY: the GIL is held.
         unsafe { ffi::Py_MakePendingCalls() };
         run_atexit(sys);
-        !AUDIT_HOOK_ADDED.load(Ordering::Relaxed) && teardown_unobservable(py, streams, ctx)
+        !AUDIT_HOOK_ADDED.load(Ordering::Relaxed) && teardown_unobservable(py, ctx)
     });
     let interrupted = unhandled_keyboard_interrupt();
     let mut status = code;
     if quiet {
-        if Python::attach(|py| flush_std_files(py, ctx.sys.bind(py), streams)) < 0 {
+        if Python::attach(|py| flush_std_files(py, ctx.sys.bind(py))) < 0 {
             status = 120;
         }
     } else {
@@ -799,9 +831,9 @@ fn run_atexit(sys: &Bound<'_, PyModule>) {
     }
 }
 
-/// flush_std_files, then what the standard streams' own finalizers would do at teardown
-/// (flush, close without closing the descriptor, errors silenced outside dev mode).
-fn flush_std_files(py: Python<'_>, sys: &Bound<'_, PyModule>, streams: &[Py<PyAny>]) -> i32 {
+/// flush_std_files, then what the original standard streams' own finalizers would do at
+/// teardown (flush; close without closing the descriptor; errors silenced outside dev mode).
+fn flush_std_files(py: Python<'_>, sys: &Bound<'_, PyModule>) -> i32 {
     let mut status = 0;
     for name in ["stdout", "stderr"] {
         let Ok(f) = sys.getattr(name) else { continue };
@@ -819,15 +851,37 @@ fn flush_std_files(py: Python<'_>, sys: &Bound<'_, PyModule>, streams: &[Py<PyAn
             status = -1;
         }
     }
-    for s in streams {
-        let _ = s.bind(py).call_method0("flush");
+    for name in ["__stdout__", "__stderr__"] {
+        if let Ok(f) = sys.getattr(name) {
+            let _ = f.call_method0("flush");
+        }
     }
     status
 }
 
+/// sys.__stdin__, __stdout__, __stderr__ and their buffer and raw objects: the fast exit
+/// does what their finalizers would.
+fn std_stream_objects(sys: &Bound<'_, PyModule>) -> Vec<*mut ffi::PyObject> {
+    let mut out = Vec::new();
+    for name in ["__stdin__", "__stdout__", "__stderr__"] {
+        let Ok(text) = sys.getattr(name) else {
+            continue;
+        };
+        let buffer = text.getattr("buffer").ok();
+        let raw = buffer.as_ref().and_then(|b| b.getattr("raw").ok());
+        out.extend(
+            [Some(text), buffer, raw]
+                .into_iter()
+                .flatten()
+                .map(|o| o.as_ptr()),
+        );
+    }
+    out
+}
+
 /// True when tearing the interpreter down would run nothing a program can observe (see
 /// [`finish`]).
-fn teardown_unobservable(py: Python<'_>, streams: &[Py<PyAny>], ctx: &Context) -> bool {
+fn teardown_unobservable(py: Python<'_>, ctx: &Context) -> bool {
     let check = || -> PyResult<bool> {
         let gc = ctx.gc.bind(py);
         if gc.getattr("callbacks")?.len()? != 0 {
@@ -846,9 +900,16 @@ fn teardown_unobservable(py: Python<'_>, streams: &[Py<PyAny>], ctx: &Context) -
         {
             return Ok(false);
         }
-        let young = gc.call_method0("get_objects")?;
-        let young = young.cast::<PyList>()?;
-        let ours: Vec<*mut ffi::PyObject> = streams.iter().map(|s| s.as_ptr()).collect();
+        // Objects the call created are in generations 0 and 1 until a collection of
+        // generation 1 or 2 moves survivors in among the server's: then nothing can tell.
+        if COLLECTIONS_AT_START.get() != Some(&collections(gc)?) {
+            return Ok(false);
+        }
+        let young = PyList::empty(py);
+        for generation in [0, 1] {
+            young.call_method1("extend", (gc.call_method1("get_objects", (generation,))?,))?;
+        }
+        let ours = std_stream_objects(ctx.sys.bind(py));
         // Borrowed pointers: taking references would write to every object's page.
         for i in 0..young.len() {
             // SAFETY: the list holds its items alive while it is iterated; nothing runs.

@@ -49,7 +49,7 @@ def merge(server, client):
 def apply(environ, signals, ignored, tz_changed, stdio):
     """What start-up derives from the process and a fork does not redo. `environ` is None
     when the call's environment is the server's; `signals` those whose disposition may
-    differ from python3's. Returns the new standard stream objects."""
+    differ from python3's."""
     if environ is not None:
         _environ(environ)
     if signals:
@@ -60,7 +60,7 @@ def apply(environ, signals, ignored, tz_changed, stdio):
         if time is not None:
             # time.tzname and time.timezone are computed at import, from TZ.
             time.tzset()
-    return _streams(*stdio)
+    _streams(*stdio)
 
 
 def reset_signals(touched):
@@ -119,7 +119,6 @@ def _streams(encoding, errors, buffered):
     import io
     import os
     import sys
-    made = []
     for fd, name, write, errs in (
         (0, "stdin", False, errors),
         (1, "stdout", True, errors),
@@ -128,11 +127,6 @@ def _streams(encoding, errors, buffered):
         stream = _stream(io, os, fd, name, write, encoding, errs, buffered)
         setattr(sys, f"__{name}__", stream)
         setattr(sys, name, stream)
-        if stream is not None:
-            made += [stream, stream.buffer]
-            if hasattr(stream.buffer, "raw"):
-                made.append(stream.buffer.raw)
-    return tuple(made)
 
 
 def _stream(io, os, fd, name, write, encoding, errors, buffered):

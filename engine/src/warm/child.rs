@@ -38,6 +38,12 @@ pub(super) fn wait_for_call(ctl: UnixStream, ahead: bool, ctx: &Context) -> ! {
         // The wakeup pipe is the server's: a signal must not write into whatever descriptor
         // takes its number later.
         let _ = call::loaded(py, "_signal").and_then(|s| s.call_method1("set_wakeup_fd", (-1,)));
+        if let Err(e) = call::unfreeze(py, ctx) {
+            // Module globals would never be finalized: refuse rather than differ.
+            e.print(py);
+            // SAFETY: nothing ran.
+            unsafe { libc::_exit(1) };
+        }
         if let Err(e) = call::reset_signals(py, ctx) {
             // The server's SIGTERM handler would stay: refuse to serve rather than differ.
             e.print(py);
@@ -85,7 +91,7 @@ fn serve(stream: UnixStream, peer_gid: u32, ctx: &Context) -> ! {
         Ok(request) => request,
         Err(why) => finish_cold(&stream, &why),
     };
-    let (stream, streams) = match prepare(stream, &request, fds, peer_gid, ctx) {
+    let stream = match prepare(stream, &request, fds, peer_gid, ctx) {
         Ok(ready) => ready,
         Err((stream, Stop::Cold(why))) => finish_cold(&stream, &why),
         // SAFETY: exit flushes the C stdio CPython's usage or version text went to.
@@ -95,7 +101,7 @@ fn serve(stream: UnixStream, peer_gid: u32, ctx: &Context) -> ! {
     Reply::Started(unsafe { libc::getpid() } as u32).send(stream.as_raw_fd());
     drop(stream);
     set_signal_mask(request.sigmask);
-    call::run(&streams, ctx)
+    call::run(ctx)
 }
 
 fn finish_cold(stream: &UnixStream, why: &str) -> ! {
@@ -115,15 +121,13 @@ fn close_server_fds(keep: RawFd) {
     }
 }
 
-type Ready = (UnixStream, Vec<Py<PyAny>>);
-
 fn prepare(
     stream: UnixStream,
     req: &Request,
     mut fds: Vec<OwnedFd>,
     peer_gid: u32,
     ctx: &Context,
-) -> Result<Ready, (UnixStream, Stop)> {
+) -> Result<UnixStream, (UnixStream, Stop)> {
     if fds.len() != req.fds.len() + 1 {
         return Err((
             stream,
@@ -144,7 +148,7 @@ fn prepare(
     let stream = place_fds(stream, &req.fds, fds);
     let env = (!same_env).then_some(env.as_slice());
     match stdin_not_a_directory().and_then(|()| configure(req, env, ctx)) {
-        Ok(streams) => Ok((stream, streams)),
+        Ok(()) => Ok(stream),
         Err(stop) => Err((stream, stop)),
     }
 }
@@ -369,8 +373,8 @@ fn set_signal_mask(bits: u64) {
 }
 
 /// The call's PyConfig, checked against the server's, installed with the process state
-/// start-up derives (streams, os.environ, signals). Returns the standard stream objects.
-fn configure(req: &Request, env: Option<&[Vec<u8>]>, ctx: &Context) -> Prepared<Vec<Py<PyAny>>> {
+/// start-up derives (streams, os.environ, signals).
+fn configure(req: &Request, env: Option<&[Vec<u8>]>, ctx: &Context) -> Prepared<()> {
     Python::attach(|py| {
         let config = call::read(&req.argv, ctx)?;
         if !call::options_free(&req.argv) {
@@ -383,8 +387,7 @@ fn configure(req: &Request, env: Option<&[Vec<u8>]>, ctx: &Context) -> Prepared<
         let signals = ignored.clone();
         let tz = |e: &[Vec<u8>]| env_map(e).get(&b"TZ"[..]).map(|v| v.to_vec());
         let tz_changed = env.is_some_and(|e| tz(e) != tz(&ctx.env));
-        let streams = call::apply(py, &config, env, (&signals, &ignored), tz_changed, ctx)?;
-        call::install(py, &config)?;
-        Ok(streams)
+        call::apply(py, &config, env, (&signals, &ignored), tz_changed, ctx)?;
+        call::install(py, &config)
     })
 }

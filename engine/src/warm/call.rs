@@ -718,7 +718,7 @@ unsafe fn repl(config: &ffi::PyConfig, code: &mut i32) {
             return;
         }
         let mut cf = compiler_flags(0);
-        let res = ffi::PyRun_AnyFileFlags(stdin_file(), c"<stdin>".as_ptr(), &mut cf);
+        let res = ffi::PyRun_AnyFileExFlags(stdin_file(), c"<stdin>".as_ptr(), 0, &mut cf);
         *code = (res != 0) as i32;
     }
 }

@@ -17,12 +17,14 @@ PER_CALL = frozenset({
 
 # Computed by getpath at start-up from program_name, home, pythonpath_env and platlibdir
 # (compared: the first two here, the others through PYTHON* variables) and argv[0] with
-# PATH or the working directory (compared by the child before this runs). The client's
-# config is read without computing them, so the server's values stand.
+# PATH or the working directory (compared by the child before this runs); whether this is
+# a source build, and from it whether frozen modules are used unless -X frozen_modules says
+# (xoptions are compared). The client's config is read without computing them, so the
+# server's values stand.
 DERIVED = frozenset({
     "module_search_paths", "module_search_paths_set", "executable", "base_executable",
     "prefix", "base_prefix", "exec_prefix", "base_exec_prefix", "platlibdir", "stdlib_dir",
-    "sys_path_0",
+    "sys_path_0", "_is_python_build", "use_frozen_modules",
 })
 
 # Normalised at start-up ("UTF-8" is read, "utf-8" is kept): compared by codec.

@@ -576,7 +576,6 @@ fn signals_with_pool(pool: &str) {
     let s = setup(&format!("signals-{pool}"));
     let socket = s.dir.join("s");
     let server = s.server(&socket, &["--pool", pool], &[]);
-    // One line: the signal may land while the first line's output is still being written.
     let sleeper = "import os, time; print(os.getpid(), flush=True); time.sleep(30)";
     for sig in [libc::SIGINT, libc::SIGTERM] {
         let mut py = s.python_cmd(&["-c", sleeper]);
@@ -588,6 +587,8 @@ fn signals_with_pool(pool: &str) {
             .read_line(&mut String::new())
             .unwrap();
         let (warm, _) = started(&s, &socket, &["-c", sleeper]);
+        // Into time.sleep: 3.13's traceback points at the expression the signal interrupts.
+        std::thread::sleep(Duration::from_millis(300));
         for child in [&python, &warm] {
             // SAFETY: signalling our own children.
             unsafe { libc::kill(child.id() as i32, sig) };

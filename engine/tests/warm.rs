@@ -742,6 +742,24 @@ fn server_lifecycle() {
     assert!(again.stop().success(), "{}", log.lock().unwrap());
 }
 
+/// Runs python3 and the warm path on `program` in `dir`; the outcome, the file `out` and the
+/// temporary files left must be the same.
+fn same_teardown(program: &str, python: Command, warm: Command, dir: &Path, out: &Path) {
+    let mut results = Vec::new();
+    for mut cmd in [python, warm] {
+        let _ = std::fs::remove_file(out);
+        cmd.current_dir(dir);
+        let outcome = run(cmd, Some(b""));
+        let left: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("ntf"))
+            .collect();
+        results.push((outcome, std::fs::read(out).ok(), left));
+    }
+    assert_eq!(results[1], results[0], "{program}");
+}
+
 /// What happens after the program, which the warm path may skip when nothing could observe
 /// it: each of these observes it, and must see what python3 gives.
 #[test]
@@ -767,26 +785,28 @@ fn teardown_is_python3s() {
         "import tempfile; f = tempfile.NamedTemporaryFile(dir=DIR, prefix='ntf')",
         "print('a'); exit(3)",
     ];
-    for program in programs {
+    // A module shadowing a stdlib one, named in 3.13's AttributeError from sys.path[0].
+    std::fs::write(s.dir.join("random.py"), "").unwrap();
+    let shadowed = "import random; random.randint";
+    let script = s.dir.join("program.py").display().to_string();
+    for program in programs
+        .iter()
+        .chain([&shadowed, &"raise KeyboardInterrupt"])
+    {
         let program = program
             .replace("OUT", &format!("{:?}", out.display().to_string()))
             .replace("DIR", &format!("{:?}", s.dir.display().to_string()));
-        let mut results = Vec::new();
-        for mut cmd in [
-            s.python_cmd(&["-c", &program]),
-            s.warm_cmd(&socket, &["-c", &program]),
+        // As -c and as a script: on 3.13 only scripts take the warm path's own runner.
+        std::fs::write(&script, &program).unwrap();
+        for (python, warm) in [
+            (
+                s.python_cmd(&["-c", &program]),
+                s.warm_cmd(&socket, &["-c", &program]),
+            ),
+            (s.python_cmd(&[&script]), s.warm_cmd(&socket, &[&script])),
         ] {
-            let _ = std::fs::remove_file(&out);
-            cmd.current_dir(&s.dir);
-            let outcome = run(cmd, Some(b""));
-            let left: Vec<String> = std::fs::read_dir(&s.dir)
-                .unwrap()
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with("ntf"))
-                .collect();
-            results.push((outcome, std::fs::read(&out).ok(), left));
+            same_teardown(&program, python, warm, &s.dir, &out);
         }
-        assert_eq!(results[1], results[0], "{program}");
     }
     let interactive = |mut cmd: Command| {
         cmd.current_dir(&s.dir);

@@ -8,7 +8,7 @@
 //! about a fifth of a warm call's time.
 //!
 //! The program then runs through `Py_RunMain`, CPython's own `pymain_run_python`, except for
-//! `-c` and scripts on 3.11 (see [`run_plain`]): those are run the way `pymain_run_python`
+//! scripts, and `-c` on 3.11 (see [`run_plain`]): those are run the way `pymain_run_python`
 //! runs them, with CPython's own runners, so that this code knows the exit status before
 //! finalising, and can skip a finalisation that would have no observable effect
 //! ([`finish`]). `Py_RunMain` offers no such point: tearing down the interpreter's modules
@@ -35,10 +35,11 @@ unsafe extern "C" {
     ) -> c_int;
 }
 
-/// `-c` and scripts run through [`run_plain`] on 3.11 only: 3.13's `pymain_run_python` also
-/// records sys_path_0 and the running-main state, and runs `-c` through a hidden function
-/// that keeps its source for tracebacks, none of which a caller outside CPython can do.
-const PLAIN_RUNNER: bool = cfg!(isolate_py311);
+/// `-c` runs through [`run_plain`] on 3.11 only: 3.13's `pymain_run_command` runs it
+/// through a hidden function that keeps the source for tracebacks. Scripts run through it
+/// on both; 3.13's `pymain_run_python` also marks the interpreter as running `__main__`
+/// (hidden, seen only by the private `_interpreters` module), which this cannot do.
+const PLAIN_COMMAND: bool = cfg!(isolate_py311);
 const PYCF_IGNORE_COOKIE: c_int = 0x0800;
 
 pub(super) type Prepared<T> = Result<T, super::child::Stop>;
@@ -456,7 +457,7 @@ pub(super) fn watch_audit_hooks() {
 pub(super) fn run(ctx: &Context) -> ! {
     // SAFETY: the interpreter holds this call's config; the GIL is held.
     let config = unsafe { &*_Py_GetConfig() };
-    if PLAIN_RUNNER && let Some(code) = unsafe { run_plain(config) } {
+    if let Some(code) = unsafe { run_plain(config) } {
         finish(code, ctx);
     }
     // SAFETY: Py_RunMain runs the program, finalises, and returns python3's status, which
@@ -464,7 +465,7 @@ pub(super) fn run(ctx: &Context) -> ! {
     unsafe { libc::exit(ffi::Py_RunMain()) }
 }
 
-/// pymain_run_python (Modules/main.c, 3.11) for `-c` and a script file without -i: the same
+/// pymain_run_python (Modules/main.c) for a script file, and `-c` on 3.11, without -i: the same
 /// steps with CPython's own runners, returning the exit status, or `None` (before anything
 /// happened) for what only `Py_RunMain` does: modules, stdin, directories and zip files,
 /// interactive runs, and -v's banner.
@@ -472,7 +473,12 @@ pub(super) fn run(ctx: &Context) -> ! {
 /// # Safety
 /// `config` is the running interpreter's; the GIL is held.
 unsafe fn run_plain(config: &ffi::PyConfig) -> Option<i32> {
-    let plain = (!config.run_command.is_null() || !config.run_filename.is_null())
+    let runs = if PLAIN_COMMAND {
+        !config.run_command.is_null() || !config.run_filename.is_null()
+    } else {
+        config.run_command.is_null() && !config.run_filename.is_null()
+    };
+    let plain = runs
         && config.run_module.is_null()
         && config.inspect == 0
         && config.interactive == 0
@@ -560,9 +566,37 @@ unsafe fn sys_path0(config: &ffi::PyConfig) -> PyResult<()> {
             None => pyo3::types::PyString::new(py, "").into_any(),
         }
     };
+    record_sys_path0(&path0)?;
     loaded(py, "sys")?
         .getattr("path")?
         .call_method1("insert", (0, path0))?;
+    Ok(())
+}
+
+/// 3.13 keeps sys.path[0] in the config too: AttributeError messages use it to tell a
+/// module shadowing a stdlib one.
+#[cfg(not(isolate_py311))]
+fn record_sys_path0(path0: &Bound<'_, PyAny>) -> PyResult<()> {
+    let text: String = path0.extract()?;
+    let wide: Vec<libc::wchar_t> = text
+        .chars()
+        .map(|c| c as libc::wchar_t)
+        .chain(std::iter::once(0))
+        .collect();
+    // SAFETY: the running interpreter's own config; the string is copied.
+    unsafe {
+        let live = _Py_GetConfig() as *mut ffi::PyConfig;
+        status::check(ffi::PyConfig_SetString(
+            live,
+            &raw mut (*live).sys_path_0,
+            wide.as_ptr(),
+        ))
+        .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.message))
+    }
+}
+
+#[cfg(isolate_py311)]
+fn record_sys_path0(_: &Bound<'_, PyAny>) -> PyResult<()> {
     Ok(())
 }
 
@@ -772,7 +806,7 @@ fn finish(code: i32, ctx: &Context) -> ! {
         run_atexit(sys);
         !AUDIT_HOOK_ADDED.load(Ordering::Relaxed) && teardown_unobservable(py, ctx)
     });
-    let interrupted = unhandled_keyboard_interrupt();
+    let interrupted = code == 1 && unhandled_keyboard_interrupt();
     let mut status = code;
     if quiet {
         if Python::attach(|py| flush_std_files(py, ctx.sys.bind(py))) < 0 {
@@ -806,10 +840,19 @@ fn unhandled_keyboard_interrupt() -> bool {
     unsafe { _Py_UnhandledKeyboardInterrupt != 0 }
 }
 
-/// 3.13 keeps it inside _PyRuntime; [`finish`] is reached on 3.11 only.
+/// 3.13 keeps the flag inside _PyRuntime; a run that ended with an uncaught exception left
+/// it in sys.last_exc (PyErr_Print sets it), which for this flag must be exactly a
+/// KeyboardInterrupt.
 #[cfg(not(isolate_py311))]
 fn unhandled_keyboard_interrupt() -> bool {
-    false
+    Python::attach(|py| {
+        loaded(py, "sys")
+            .and_then(|sys| sys.getattr("last_exc"))
+            .is_ok_and(|e| {
+                e.get_type()
+                    .is(py.get_type::<pyo3::exceptions::PyKeyboardInterrupt>())
+            })
+    })
 }
 
 /// wait_for_thread_shutdown (Python/pylifecycle.c).

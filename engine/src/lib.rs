@@ -8,12 +8,17 @@
 //!   instead of PyO3's `Python::initialize` (which calls `Py_InitializeEx(0)`: no signal
 //!   handlers, the environment read implicitly); then PyO3 is used as usual.
 //!
+//! - [`warm`] (Linux): a server that starts the interpreter once and forks it for each
+//!   program, with python3's behaviour, and its client.
+//!
 //! Where the standard library comes from is decided by [`stdlib`]: appended to the executable
 //! (a single relocatable file), or next to it like python3's `lib/pythonX.Y`.
 
 pub mod cli;
 mod status;
 pub mod stdlib;
+#[cfg(target_os = "linux")]
+pub mod warm;
 
 use pyo3::ffi;
 use pyo3::prelude::*;

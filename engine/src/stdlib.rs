@@ -69,3 +69,20 @@ pub unsafe fn configure(config: &mut ffi::PyConfig, exe: &Path) -> Result<(), Er
         status::set_path(config, |c| &mut c.stdlib_dir, exe)
     }
 }
+
+/// [`configure`] for a config whose argv is set but which is not read yet, with
+/// [`self_contained`]'s answer already known (a warm server's children run the server's
+/// executable: no need to read its end again). Reading stops with CPython's exit code for
+/// `--version`, `-h` or a bad option, as the error.
+///
+/// # Safety
+/// `config` must be initialised (`PyConfig_Init*Config`) and not yet used.
+pub unsafe fn configure_from(config: &mut ffi::PyConfig, exe: Option<&Path>) -> Result<(), Error> {
+    let Some(exe) = exe else {
+        return Ok(());
+    };
+    unsafe {
+        status::check(ffi::PyConfig_Read(config))?;
+        configure(config, exe)
+    }
+}

@@ -16,6 +16,7 @@ mod pyperformance_report;
 mod report;
 mod stats;
 mod suite;
+mod warm;
 mod worker;
 
 use crate::checks::{self, Interp};
@@ -81,6 +82,9 @@ pub struct Args {
     /// architecture (x86_64-musl, x86_64-v3), same recipe (repeatable).
     #[arg(long = "compare-target", value_name = "TARGET")]
     pub compare_targets: Vec<String>,
+    /// micro: leave out the warm path (the static isolate's fork server).
+    #[arg(long)]
+    pub no_warm: bool,
 }
 
 #[derive(Serialize, Clone)]
@@ -107,6 +111,8 @@ pub struct Results {
     wall: BTreeMap<String, BTreeMap<String, Stats>>,
     /// workload -> contestant -> instructions
     instructions: BTreeMap<String, BTreeMap<String, u64>>,
+    /// contestant -> calls per second of `-c pass`, two at a time
+    throughput: BTreeMap<String, f64>,
     emulated: Option<String>,
 }
 
@@ -173,17 +179,29 @@ fn micro(
         reference: reference.to_string(),
         wall: BTreeMap::new(),
         instructions: BTreeMap::new(),
+        throughput: BTreeMap::new(),
         emulated,
+    };
+    // Lives until the results are written: the warm contestant calls it.
+    let server = match args.no_warm {
+        true => None,
+        false => warm_contestant(model, &mut results.contestants, &cwd, out)?,
     };
     for w in workloads() {
         let per = wall_times(&results.contestants, &w, &cwd, args)?;
         results.wall.insert(w.name.clone(), per);
     }
+    throughput(&mut results, server.is_some(), &cwd)?;
     if args.callgrind && model.runner.is_native() {
         for (name, w) in callgrind_workloads() {
             progress::note(format!("callgrind: {name}"));
             let mut per = BTreeMap::new();
-            for c in &results.contestants {
+            // A warm call's instructions are in the server's child, not under valgrind.
+            for c in results
+                .contestants
+                .iter()
+                .filter(|c| c.interp.leading.is_empty())
+            {
                 per.insert(c.name.clone(), instructions(&c.interp, &w, &cwd)?);
             }
             results.instructions.insert(name.to_string(), per);
@@ -201,6 +219,49 @@ fn micro(
     Ok(())
 }
 
+/// The static isolate's fork server and the contestant that calls it, on a target whose
+/// isolate has one (native Linux).
+fn warm_contestant(
+    model: &crate::model::Model,
+    contestants: &mut Vec<Contestant>,
+    cwd: &Path,
+    out: &Path,
+) -> Result<Option<warm::Server>> {
+    let Some(cold) = contestants.iter().find(|c| c.name == "isolate static") else {
+        return Ok(None);
+    };
+    if !model.runner.is_native() || !model.target.platform.is_elf() {
+        return Ok(None);
+    }
+    let server = warm::Server::start(&cold.interp, cwd, out)?;
+    let contestant = server.contestant(cold, cwd)?;
+    contestants.push(contestant);
+    Ok(Some(server))
+}
+
+/// Calls per second of `-c pass`, two at a time (this machine has two cores), for the
+/// reference, the cold isolate and the warm one.
+fn throughput(results: &mut Results, warm: bool, cwd: &Path) -> Result<()> {
+    if !warm {
+        return Ok(());
+    }
+    let names = [
+        results.reference.clone(),
+        "isolate static".to_string(),
+        "isolate static --warm".to_string(),
+    ];
+    let args = ["-c".to_string(), "pass".to_string()];
+    for name in names {
+        let Some(c) = results.contestants.iter().find(|c| c.name == name) else {
+            continue;
+        };
+        let rate = warm::calls_per_second(&c.interp, &args, cwd, 2, 5.0)?;
+        println!("    {name}: {rate:.0} calls/s");
+        results.throughput.insert(name, rate);
+    }
+    Ok(())
+}
+
 /// Programs by paths relative to the repository, which is the working directory: every
 /// runner maps it (a WASI guest sees it as `/`).
 fn workloads() -> Vec<Workload> {
@@ -209,6 +270,7 @@ fn workloads() -> Vec<Workload> {
         args: args.iter().map(|s| s.to_string()).collect(),
     };
     let mut out = vec![
+        w("-c pass".into(), &["-c", "pass"]),
         w(
             "pure int loop, M=3,000,000".into(),
             &["engine/bench/pure_int.py", "3000000"],

@@ -138,13 +138,19 @@ fn linker_script(work: &Path, target: &str, command: &[String]) -> Result<PathBu
 /// so sharing one would rebuild everything at every switch).
 pub fn cargo(model: &Model, sysroot: &Sysroot, args: &[&str]) -> Result<Command> {
     let mut embedding = Embedding::new(model, sysroot)?;
-    // An isolate BOLT will rewrite keeps its relocations, as python3 was linked.
+    // An isolate BOLT will rewrite keeps its relocations, as python3 was linked. Rust's
+    // legacy symbol names spell paths with dots (`engine..warm..call`), which BOLT takes for
+    // the `.warm`/`.cold` fragments of split functions and then fails to find their parent;
+    // v0 names have no dots.
     if let Some(config) = bolted(model, sysroot) {
         for f in &config.ldflags {
             embedding
                 .rustflags
                 .extend(["-C".to_string(), format!("link-arg={f}")]);
         }
+        embedding
+            .rustflags
+            .extend(["-C".to_string(), "symbol-mangling-version=v0".to_string()]);
     }
     let dir = target_dir(model, sysroot);
     fs::create_dir_all(&dir)?;

@@ -157,7 +157,8 @@ unsafe fn prefill(stdlib_dir: *const libc::wchar_t, carried: &Carried) -> Result
 
 /// `import zipimport` in the core phase, where `sys._stdlib_dir` is not set yet: set for the
 /// import, so that zipimport and importlib's external part (frozen modules) get the
-/// `__file__` they get in python3's main phase, which then sets the same value.
+/// `__file__` they get in python3's main phase, which then sets the same value. The external
+/// part first, as python3 imports them (and as `-X importtime` then shows them).
 unsafe fn import_with_stdlib_dir(archive: &Owned) -> Result<Owned, ()> {
     const NAME: &CStr = c"_stdlib_dir";
     unsafe {
@@ -165,7 +166,11 @@ unsafe fn import_with_stdlib_dir(archive: &Owned) -> Result<Owned, ()> {
         if !had {
             check(ffi::PySys_SetObject(NAME.as_ptr(), archive.0))?;
         }
-        let module = Owned::new(ffi::PyImport_ImportModule(c"zipimport".as_ptr()));
+        let external = Owned::new(ffi::PyImport_ImportModule(
+            c"_frozen_importlib_external".as_ptr(),
+        ));
+        let module =
+            external.and_then(|_| Owned::new(ffi::PyImport_ImportModule(c"zipimport".as_ptr())));
         if !had {
             check(ffi::PySys_SetObject(NAME.as_ptr(), std::ptr::null_mut()))?;
         }

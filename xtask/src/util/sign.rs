@@ -55,7 +55,7 @@ pub fn public_key(spec: &str) -> Result<PublicKey> {
 
 /// The key's id, as minisign prints it.
 pub fn key_id(pk: &PublicKey) -> String {
-    crate::util::hash::hex(&pk.keynum()).to_uppercase()
+    crate::util::hash::hex(pk.keynum()).to_uppercase()
 }
 
 /// Signs `data`; `trusted` goes into the signature's signed comment.
@@ -71,7 +71,7 @@ pub fn sign(sk: &SecretKey, data: &[u8], trusted: &str) -> Result<String> {
 pub fn verify(trusted: &[PublicKey], data: &[u8], signature: &str) -> Result<String> {
     let sig = SignatureBox::from_string(signature)
         .context("the signature is not a minisign signature")?;
-    let id = crate::util::hash::hex(&sig.keynum()).to_uppercase();
+    let id = crate::util::hash::hex(sig.keynum()).to_uppercase();
     let Some(pk) = trusted.iter().find(|pk| pk.keynum() == sig.keynum()) else {
         bail!(
             "it is signed by key {id}, which is not trusted (trusted: {}); add the key with --trusted-key if you trust it",

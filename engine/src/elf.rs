@@ -121,3 +121,32 @@ fn is_executable(p: &Path) -> bool {
 fn is_executable(p: &Path) -> bool {
     p.is_file()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_of_this_test_executable() {
+        let me = running_executable().expect("the test executable");
+        assert_eq!(me, std::env::current_exe().unwrap());
+        let mut file = File::open(&me).unwrap();
+        let text = find_section(&mut file, b".text").unwrap().expect(".text");
+        assert!(text.size > 0 && text.end() <= file.metadata().unwrap().len());
+        assert_eq!(find_section(&mut file, b".pysysroot.stdlib").unwrap(), None);
+    }
+
+    #[test]
+    fn a_file_that_is_not_elf64_has_no_sections() {
+        let path = std::env::temp_dir().join(format!("engine-elf-{}", std::process::id()));
+        let mut data = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        data[4] = 1; // ELFCLASS32
+        std::fs::write(&path, &data).unwrap();
+        let found = find_section(&mut File::open(&path).unwrap(), b".text").unwrap();
+        std::fs::write(&path, b"#!/bin/sh\n").unwrap();
+        let short = find_section(&mut File::open(&path).unwrap(), b".text");
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(found, None);
+        assert!(short.is_err(), "shorter than an ELF header");
+    }
+}

@@ -139,3 +139,150 @@ fn entries(dir: &[u8], dir_offset: u64, arc_offset: u64) -> Result<Vec<Entry>, S
         at += 46 + rest;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// A stored zip of `names` (each with its flags), with `front` bytes before it.
+    fn zip(front: usize, names: &[(&[u8], u16)]) -> (Vec<u8>, Vec<u32>) {
+        let mut out = vec![0xEEu8; front];
+        let (mut dir, mut offsets) = (Vec::new(), Vec::new());
+        for (i, (name, flags)) in names.iter().enumerate() {
+            let offset = (out.len() - front) as u32;
+            offsets.push(offset);
+            let data = format!("data {i}");
+            out.extend(b"PK\x03\x04\x14\0");
+            out.extend(flags.to_le_bytes());
+            out.extend([0u8; 10]);
+            out.extend((data.len() as u32).to_le_bytes());
+            out.extend((data.len() as u32).to_le_bytes());
+            out.extend((name.len() as u16).to_le_bytes());
+            out.extend(0u16.to_le_bytes());
+            out.extend(*name);
+            out.extend(data.as_bytes());
+            dir.extend(b"PK\x01\x02\x14\0\x14\0");
+            dir.extend(flags.to_le_bytes());
+            dir.extend(8u16.to_le_bytes()); // compress
+            dir.extend(0x1234u16.to_le_bytes()); // time
+            dir.extend(0x0021u16.to_le_bytes()); // date
+            dir.extend((0xC0FFEE00u32 + i as u32).to_le_bytes()); // crc
+            dir.extend((data.len() as u32 + 1).to_le_bytes()); // compressed size
+            dir.extend((data.len() as u32).to_le_bytes());
+            dir.extend((name.len() as u16).to_le_bytes());
+            dir.extend(3u16.to_le_bytes()); // extra
+            dir.extend(2u16.to_le_bytes()); // comment
+            dir.extend([0u8; 8]);
+            dir.extend(offset.to_le_bytes());
+            dir.extend(*name);
+            dir.extend(b"xyzcc");
+        }
+        let dir_at = (out.len() - front) as u32;
+        out.extend(&dir);
+        out.extend(b"PK\x05\x06\0\0\0\0");
+        out.extend((names.len() as u16).to_le_bytes());
+        out.extend((names.len() as u16).to_le_bytes());
+        out.extend((dir.len() as u32).to_le_bytes());
+        out.extend(dir_at.to_le_bytes());
+        out.extend(0u16.to_le_bytes());
+        (out, offsets)
+    }
+
+    fn read_bytes(bytes: &[u8], span: Span) -> Result<Directory, String> {
+        let path = std::env::temp_dir().join(format!(
+            "engine-zipdir-{}-{}",
+            std::process::id(),
+            span.offset
+        ));
+        std::fs::File::create(&path)
+            .unwrap()
+            .write_all(bytes)
+            .unwrap();
+        let result = read(&mut File::open(&path).unwrap(), span);
+        std::fs::remove_file(&path).unwrap();
+        result
+    }
+
+    #[test]
+    fn entries_as_zipimport_reads_them() {
+        let names: [(&[u8], u16); 3] = [
+            (b"os.py", 0x800),
+            (b"pkg/caf\xc3\xa9.py", 0x800),
+            (b"old/\x82t\xe9.txt", 0),
+        ];
+        let (mut bytes, offsets) = zip(1000, &names);
+        let span = Span {
+            offset: 1000,
+            size: (bytes.len() - 1000) as u64,
+        };
+        // What follows the zip in the file (the section headers) is not read.
+        bytes.extend([0x55u8; 3000]);
+        let dir = read_bytes(&bytes, span).unwrap();
+        assert_eq!(dir.entries.len(), 3);
+        for (i, e) in dir.entries.iter().enumerate() {
+            assert_eq!(dir.name(e), names[i].0);
+            assert_eq!(e.utf8, names[i].1 == 0x800);
+            assert_eq!(
+                e.file_offset,
+                1000 + offsets[i] as u64,
+                "shifted by the bytes in front"
+            );
+            assert_eq!((e.compress, e.time, e.date), (8, 0x1234, 0x21));
+            assert_eq!(e.crc, 0xC0FFEE00 + i as u32);
+            assert_eq!((e.data_size, e.file_size), (7, 6));
+        }
+    }
+
+    #[test]
+    fn an_end_record_followed_by_a_comment_is_found() {
+        let (mut bytes, _) = zip(10, &[(b"a.py", 0x800)]);
+        let n = bytes.len();
+        bytes[n - 2..].copy_from_slice(&5u16.to_le_bytes());
+        bytes.extend(b"hello");
+        let span = Span {
+            offset: 10,
+            size: (bytes.len() - 10) as u64,
+        };
+        let dir = read_bytes(&bytes, span).unwrap();
+        assert_eq!(dir.name(&dir.entries[0]), b"a.py");
+        assert_eq!(dir.entries[0].file_offset, 10);
+    }
+
+    #[test]
+    fn what_zipimport_would_refuse_or_read_otherwise_is_an_error() {
+        let (good, _) = zip(0, &[(b"a.py", 0x800), (b"b.py", 0x800)]);
+        let span = |b: &Vec<u8>| Span {
+            offset: 0,
+            size: b.len() as u64,
+        };
+        // Zip64 values, which only 3.13 reads.
+        let mut zip64 = good.clone();
+        let dir_at = u32_at(&zip64, zip64.len() - 6) as usize;
+        zip64[dir_at + 20..dir_at + 24].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(
+            read_bytes(&zip64, span(&zip64)).err().unwrap(),
+            "Zip64 sizes or offsets"
+        );
+        // An entry count that is not the directory's (3.13 refuses it).
+        let mut count = good.clone();
+        let n = count.len();
+        count[n - 14..n - 12].copy_from_slice(&3u16.to_le_bytes());
+        assert!(
+            read_bytes(&count, span(&count))
+                .err()
+                .unwrap()
+                .contains("the end record says 3")
+        );
+        // A directory said to start before the file does.
+        let mut offset = good.clone();
+        offset[n - 6..n - 2].copy_from_slice(&1_000_000u32.to_le_bytes());
+        assert!(read_bytes(&offset, span(&offset)).is_err());
+        // No end record at all.
+        let none = vec![0u8; 100];
+        assert_eq!(
+            read_bytes(&none, span(&none)).err().unwrap(),
+            "no end record"
+        );
+    }
+}

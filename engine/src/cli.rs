@@ -1,7 +1,8 @@
 //! The python3-compatible command line.
 //!
 //! This is what `Py_BytesMain` does, with one addition: the stdlib may travel inside the
-//! executable (see [`crate::stdlib`]). CPython parses the arguments (`-c`, `-m`, `-I`, `-X`,
+//! executable (see [`crate::stdlib`], which also starts CPython in two phases to hand
+//! zipimport that stdlib's directory). CPython parses the arguments (`-c`, `-m`, `-I`, `-X`,
 //! `-W`, stdin...), installs its signal handlers (Ctrl-C raises KeyboardInterrupt), and
 //! `Py_RunMain` runs the program and turns `SystemExit` and uncaught exceptions into the exit
 //! status, exactly as python3 does.
@@ -81,17 +82,22 @@ unsafe fn initialize(config: &mut ffi::PyConfig, args: &[*mut c_char]) -> ffi::P
         if ffi::PyStatus_Exception(status) != 0 {
             return status;
         }
-        if let Some(exe) = stdlib::self_contained() {
+        let mut used = None;
+        if let Some(carried) = stdlib::self_contained() {
             // The command line and the environment decide where the stdlib comes from.
             let status = ffi::PyConfig_Read(config);
             if ffi::PyStatus_Exception(status) != 0 {
                 return status;
             }
-            if let Err(e) = stdlib::configure(config, &exe) {
-                eprintln!("isolate: cannot use the stdlib carried in the executable: {e}");
-                std::process::exit(1);
+            match stdlib::configure(config, &carried.exe) {
+                Ok(true) => used = Some(carried),
+                Ok(false) => {}
+                Err(e) => {
+                    eprintln!("isolate: cannot use the stdlib carried in the executable: {e}");
+                    std::process::exit(1);
+                }
             }
         }
-        ffi::Py_InitializeFromConfig(config)
+        stdlib::start(config, used.as_ref())
     }
 }

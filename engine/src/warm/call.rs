@@ -83,7 +83,7 @@ pub(super) fn read(argv: &[Vec<u8>], ctx: &Context) -> Prepared<Config> {
             ptrs.as_mut_ptr().cast(),
         ));
         if result.is_ok() {
-            result = stdlib::configure_from(raw, ctx.stdlib_exe.as_deref());
+            result = stdlib::configure_from(raw, ctx.stdlib.as_ref());
         }
         if result.is_ok() {
             result = status::check(ffi::PyConfig_Read(raw));

@@ -52,8 +52,8 @@ pub(super) struct Context {
     pub groups: Vec<u32>,
     /// Signals whose disposition in the server may differ from a fresh python3's.
     pub touched_signals: Vec<i32>,
-    /// The executable carrying the stdlib, when it does (see `stdlib`).
-    pub stdlib_exe: Option<PathBuf>,
+    /// The stdlib the executable carries, when it does (see `stdlib`).
+    pub stdlib: Option<stdlib::Carried>,
     /// The server's PyConfig, as `_PyConfig_AsDict` gives it.
     pub config: Py<PyDict>,
     /// The namespace of child.py.
@@ -286,7 +286,7 @@ fn context(py: Python<'_>, argv0: &CStr, before: Inherited) -> PyResult<Context>
         env_changes,
         groups: super::client::groups(),
         touched_signals,
-        stdlib_exe: stdlib::self_contained(),
+        stdlib: stdlib::self_contained(),
         config: call::server_config(py)?.unbind(),
         helper: helper.unbind(),
         gc: gc.unbind(),

@@ -4,7 +4,7 @@
 use crate::checks::{Interp, clean_env, run};
 use crate::model::target::Runner;
 use crate::util::{fs, shell};
-use anyhow::{Result, bail, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use std::path::Path;
 
 /// Ctrl-C: SIGINT must raise KeyboardInterrupt in the isolate exactly as in python3 (same
@@ -238,6 +238,59 @@ pub fn empty_root(standalone: &Path) -> Result<String> {
     Ok(format!(
         "the single file runs in a root holding only itself and a script{}",
         if root { "" } else { " (unshare -r chroot)" }
+    ))
+}
+
+/// The single file's stdlib, run by `check_single_file.py` (see there): the directory the
+/// engine hands zipimport is exactly `zipimport._read_directory`'s, zipimport's own reading
+/// finds the zip too, and `__file__`, `inspect`, tracebacks, `importlib.resources` and
+/// `importlib.invalidate_caches()` work.
+pub fn single_file(standalone: &Path, runner: &Runner, script: &Path) -> Result<String> {
+    let cwd = script.parent().expect("a script in a directory");
+    let args = ["-S".to_string(), script.display().to_string()];
+    let out = run(&Interp::new(runner, standalone), &args, Some(b""), cwd, &[])?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if out.status != Some(0) {
+        bail!(
+            "{} fails the single-file check {}: {:?}\n{stdout}{}",
+            standalone.display(),
+            script.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(stdout.trim().to_string())
+}
+
+/// A copy of the single file stripped by `strip` (binutils' `strip`, which drops every byte
+/// no section covers) still carries its stdlib: it passes [`single_file`] and [`relocated`].
+pub fn stripped(
+    standalone: &Path,
+    runner: &Runner,
+    strip: &str,
+    script: &Path,
+    sysroot: &Path,
+    prefix: Option<&str>,
+) -> Result<String> {
+    let dir = std::env::temp_dir().join(format!("isolate-stripped-{}", std::process::id()));
+    fs::remove_dir_all(&dir)?;
+    fs::create_dir_all(&dir)?;
+    fs::copy_tree(standalone.parent().expect("dist/ holds the isolate"), &dir)?;
+    let exe = dir.join(standalone.file_name().expect("a file name"));
+    crate::util::process::output(std::process::Command::new(strip).arg(&exe)).with_context(
+        || format!("stripping a copy of the single file with {strip} (binutils for the target)"),
+    )?;
+    let size = |p: &Path| {
+        std::fs::metadata(p)
+            .map(|m| m.len() >> 20)
+            .map_err(|e| fs::io_error(e, "reading the size of", p))
+    };
+    let (before, after) = (size(standalone)?, size(&exe)?);
+    single_file(&exe, runner, script)?;
+    relocated(&exe, runner, sysroot, prefix)?;
+    fs::remove_dir_all(&dir)?;
+    Ok(format!(
+        "`{strip}` of it ({after} MB, from {before} MB) passes the single-file and relocation checks"
     ))
 }
 

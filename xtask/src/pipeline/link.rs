@@ -8,6 +8,7 @@
 
 use crate::model::Model;
 use crate::model::sysroot::Sysroot;
+use crate::util::elf_section::{self, STDLIB_SECTION};
 use crate::util::{fs, process, progress, shell};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -294,10 +295,8 @@ fn bundle_stdlib(
     let zip = dist.join("stdlib.zip");
     let standalone = sysroot.standalone(model);
     if model.target.platform.is_elf() {
-        // Appended to the executable: zipimport reads it from there.
-        let mut bytes = fs::read(exe)?;
-        bytes.extend(fs::read(&zip)?);
-        fs::write(&standalone, bytes)?;
+        // The executable's last section, which zipimport reads and strip keeps.
+        elf_section::append_section(exe, STDLIB_SECTION, &fs::read(&zip)?, &standalone)?;
         fs::remove_file(&zip)?;
     } else {
         // A WASI module cannot read itself: the zip ships beside it, where CPython looks for

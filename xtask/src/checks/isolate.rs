@@ -100,6 +100,15 @@ fn single_file(model: &Model, sysroot: &Sysroot, prefix: Option<&str>) -> Result
     let script = model.layout().helpers_dir().join("check_single_file.py");
     let line = behaviour::single_file(&standalone, &model.runner, &script)?;
     println!("  single file: {line}");
+    if sysroot.manifest.build.optimizations.bolt.is_some() {
+        // bolt-19 puts its new text, rodata and eh_frame in a segment that begins with the
+        // program headers; GNU strip/objcopy and llvm-strip all remap it wrongly, and the
+        // stripped file (python3's as much as the isolate's) crashes at start.
+        println!(
+            "  stripped:    not checked: BOLT's output does not survive strip (python3's neither); strip a build without BOLT"
+        );
+        return Ok(());
+    }
     let strip = if model.runner.is_native() {
         "strip".to_string()
     } else {

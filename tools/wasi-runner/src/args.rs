@@ -93,8 +93,8 @@ pub struct Run {
     pub home_at: Option<String>,
     /// The directory given at `home_at`, when not the module's own home.
     pub home: Option<PathBuf>,
-    /// A file that gets one line per start: `warm`, `cold` (a pre-initialised module that
-    /// handed over to its cold one) or `plain`.
+    /// A file that gets one line per run: `warm`, `cold` (a pre-initialised module that
+    /// handed over to its cold one) or `plain`, then where the time went.
     pub start_log: Option<PathBuf>,
     pub cache_dir: Option<PathBuf>,
     pub dirs: Vec<Preopen>,

@@ -40,7 +40,9 @@ impl Guest<'_> {
         if let Some(seed) = self.seed {
             b.secure_random(rand::rngs::StdRng::from_seed(seed));
             b.insecure_random(rand::rngs::StdRng::from_seed(seed));
-            b.insecure_random_seed(u128::from_le_bytes(seed[..16].try_into().expect("16 bytes")));
+            b.insecure_random_seed(u128::from_le_bytes(
+                seed[..16].try_into().expect("16 bytes"),
+            ));
         }
         for p in self.preopens {
             b.preopened_dir(&p.host, &p.guest, FsPerms::ReadWrite)

@@ -5,6 +5,7 @@ use crate::cache;
 use crate::ctx::{self, Guest};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 use wasmtime::{
     Engine, Instance, Linker, Memory, Module, Result, Store, Trap, Val, error::Context as _,
 };
@@ -45,13 +46,27 @@ enum Ended {
     WantsCold,
 }
 
+/// Where a run's time went, in the start log.
+#[derive(Default)]
+struct Times {
+    /// Engine, linker and module (compiled, or from the cache).
+    load: Duration,
+    /// Instantiation, summed over the starts of a fallback.
+    instantiate: Duration,
+    /// `_start` until the guest exits.
+    run: Duration,
+}
+
 fn execute(run: &Run) -> Result<i32> {
+    let mut times = Times::default();
+    let t = Instant::now();
     let engine = ctx::engine(run.max_wasm_stack)?;
     let linker = ctx::linker(&engine)?;
     let loaded = cache::load(&engine, &run.module, run.cache_dir.as_deref())?;
     let argv = run.guest_argv();
     let env = host_env();
     let preopens = preopens(run)?;
+    times.load = t.elapsed();
     let guest = Guest {
         argv: &argv,
         env: &env,
@@ -59,13 +74,23 @@ fn execute(run: &Run) -> Result<i32> {
         seed: None,
     };
     let cold = loaded.cold.clone();
-    let (how, code) = match start(&engine, &linker, &loaded.module, &guest, cold.is_some())? {
+    let first = start(
+        &engine,
+        &linker,
+        &loaded.module,
+        &guest,
+        cold.is_some(),
+        &mut times,
+    )?;
+    let (how, code) = match first {
         Ended::Status(code) if cold.is_some() => ("warm", code),
         Ended::Status(code) => ("plain", code),
         Ended::WantsCold => {
             let cold = cold.expect("only a module with a cold one is offered it");
+            let t = Instant::now();
             let loaded = cache::load(&engine, &cold, run.cache_dir.as_deref())?;
-            match start(&engine, &linker, &loaded.module, &guest, false)? {
+            times.load += t.elapsed();
+            match start(&engine, &linker, &loaded.module, &guest, false, &mut times)? {
                 Ended::Status(code) => ("cold", code),
                 Ended::WantsCold => unreachable!("a cold start is never offered another"),
             }
@@ -77,7 +102,14 @@ fn execute(run: &Run) -> Result<i32> {
             .append(true)
             .open(log)
             .with_context(|| format!("opening the start log {}", log.display()))?;
-        writeln!(f, "{how}")?;
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        writeln!(
+            f,
+            "{how} load {:.2} instantiate {:.2} run {:.2} ms",
+            ms(times.load),
+            ms(times.instantiate),
+            ms(times.run)
+        )?;
     }
     Ok(code)
 }
@@ -134,9 +166,12 @@ fn start(
     module: &Module,
     guest: &Guest,
     offer_cold: bool,
+    times: &mut Times,
 ) -> Result<Ended> {
+    let t = Instant::now();
     let mut store = Store::new(engine, guest.build()?);
     let instance = linker.instantiate(&mut store, module)?;
+    times.instantiate += t.elapsed();
     let word = match offer_cold {
         true => protocol_word(&mut store, &instance)?,
         false => None,
@@ -145,7 +180,10 @@ fn start(
         memory.write(&mut store, at, &COLD_READY.to_le_bytes())?;
     }
     let entry = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
-    let code = match entry.call(&mut store, ()) {
+    let t = Instant::now();
+    let result = entry.call(&mut store, ());
+    times.run += t.elapsed();
+    let code = match result {
         Ok(()) => 0,
         Err(e) => match e.downcast_ref::<I32Exit>() {
             Some(exit) => exit.0,

@@ -46,4 +46,9 @@ fn main() {
         manifest.python.version
     );
     println!("cargo:rustc-env=ISOLATE_SYSROOT={}", root.display());
+    // Code that mirrors one CPython release's private behaviour (src/warm/call.rs).
+    println!("cargo::rustc-check-cfg=cfg(isolate_py311)");
+    if manifest.python.version.starts_with("3.11.") {
+        println!("cargo:rustc-cfg=isolate_py311");
+    }
 }

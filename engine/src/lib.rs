@@ -8,12 +8,19 @@
 //!   instead of PyO3's `Python::initialize` (which calls `Py_InitializeEx(0)`: no signal
 //!   handlers, the environment read implicitly); then PyO3 is used as usual.
 //!
+//! - [`warm`] (Linux): a server that starts the interpreter once and forks it for each
+//!   program, with python3's behaviour, and its client.
+//!
 //! Where the standard library comes from is decided by [`stdlib`]: appended to the executable
 //! (a single relocatable file), or next to it like python3's `lib/pythonX.Y`.
 
 pub mod cli;
+mod elf;
 mod status;
 pub mod stdlib;
+#[cfg(target_os = "linux")]
+pub mod warm;
+mod zipdir;
 
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -97,7 +104,7 @@ impl Interpreter {
             }
             let raw = raw.assume_init_mut();
             let result = Self::fill(raw, config)
-                .and_then(|()| status::check(ffi::Py_InitializeFromConfig(raw)));
+                .and_then(|carried| status::check(stdlib::start(raw, carried.as_ref())));
             ffi::PyConfig_Clear(raw);
             result?;
             let interpreter = Interpreter {
@@ -108,7 +115,12 @@ impl Interpreter {
         }
     }
 
-    unsafe fn fill(raw: &mut ffi::PyConfig, config: &Config) -> Result<(), Error> {
+    /// Fills `raw` from `config`; returns the stdlib the executable carries, when `raw` now
+    /// points at it.
+    unsafe fn fill(
+        raw: &mut ffi::PyConfig,
+        config: &Config,
+    ) -> Result<Option<stdlib::Carried>, Error> {
         raw.site_import = config.import_site as i32;
         raw.install_signal_handlers = config.signal_handlers as i32;
         raw.write_bytecode = config.write_bytecode as i32;
@@ -126,13 +138,16 @@ impl Interpreter {
                 ptrs.as_mut_ptr(),
             ))?;
             if let Some(home) = &config.home {
-                return status::set_path(raw, |c| &mut c.home, home);
+                status::set_path(raw, |c| &mut c.home, home)?;
+                return Ok(None);
             }
-            if let Some(exe) = stdlib::self_contained() {
+            if let Some(carried) = stdlib::self_contained() {
                 status::check(ffi::PyConfig_Read(raw))?;
-                stdlib::configure(raw, &exe)?;
+                if stdlib::configure(raw, &carried.exe)? {
+                    return Ok(Some(carried));
+                }
             }
-            Ok(())
+            Ok(None)
         }
     }
 

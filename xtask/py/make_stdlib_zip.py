@@ -7,8 +7,9 @@ A packages directory (pure-Python packages installed from wheels) goes in at the
 too, every file of it: code, data files read through importlib.resources, and the
 .dist-info metadata importlib.metadata reads.
 
-Each module goes in as source and as unchecked-hash bytecode next to it, the layout zipimport
-reads; entries are sorted with a fixed timestamp, so the same stdlib gives the same bytes.
+Each module goes in as source (deflated) and as unchecked-hash bytecode (stored) next to it,
+the layout zipimport reads; entries are sorted with a fixed timestamp, so the same stdlib gives
+the same bytes.
 """
 import importlib.util
 import os
@@ -20,6 +21,10 @@ import zipfile
 SKIP_DIRS = {"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib-dynload", "site-packages",
              "__pycache__", "venv", "lib2to3"}
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+# Bytecode is stored: inflating it took a fifth of the instructions of `import json, decimal`
+# (docs/2026-12-03-single-file.md), at 7 MB more in the file. Sources, read only for tracebacks and
+# inspect, stay compressed.
+PYC_COMPRESS = zipfile.ZIP_STORED
 
 
 def entries(root, everything=False):
@@ -42,9 +47,9 @@ class Utf8Info(zipfile.ZipInfo):
         return self.filename.encode("utf-8"), self.flag_bits | 0x800
 
 
-def add(zf, arcname, data):
+def add(zf, arcname, data, compress=zipfile.ZIP_DEFLATED):
     info = Utf8Info(arcname, FIXED_TIME)
-    info.compress_type = zipfile.ZIP_DEFLATED
+    info.compress_type = compress
     info.external_attr = 0o644 << 16
     zf.writestr(info, data)
 
@@ -68,7 +73,7 @@ def main(root, out, packages=None):
             except py_compile.PyCompileError:
                 continue  # a few stdlib files are templates or Python-2 samples; the source is still there
             with open(pyc, "rb") as f:
-                add(zf, arc[:-3] + ".pyc", f.read())
+                add(zf, arc[:-3] + ".pyc", f.read(), PYC_COMPRESS)
     if os.path.exists(pyc):
         os.remove(pyc)
 

@@ -79,7 +79,8 @@ enum Command {
     /// sysroot: `cargo xtask env > pysysroot.toml && cargo build --config pysysroot.toml --target <triple>`.
     Env(env::Args),
     /// Benchmark python3 against the isolate variants and the distro's python3 of the same
-    /// version; writes target/bench/<target>-<version>/{results.md,json,sweep.svg}.
+    /// version: --suite micro writes target/bench/<target>-<version>/{results.md,json,sweep.svg},
+    /// --suite pyperformance writes pyperformance.{md,json} there (docs/bench.md).
     Bench(bench::Args),
     /// The test suite: unit tests, then end to end with real CPython builds (no PGO by default).
     Test(test::Args),

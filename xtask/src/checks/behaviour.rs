@@ -4,7 +4,7 @@
 use crate::checks::{Interp, clean_env, run};
 use crate::model::target::Runner;
 use crate::util::{fs, shell};
-use anyhow::{Result, bail, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use std::path::Path;
 
 /// Ctrl-C: SIGINT must raise KeyboardInterrupt in the isolate exactly as in python3 (same
@@ -152,6 +152,47 @@ pub fn no_extension_modules(python: &Interp, isolate: &Interp, scratch: &Path) -
     Ok(format!("ImportError, as python3: {}", fields[3]))
 }
 
+/// For each x86-64 level, a CPU qemu emulates that lacks it.
+const OLDER_CPU: [(&str, &str); 3] = [
+    ("x86-64-v2", "qemu64"),
+    ("x86-64-v3", "Nehalem"),
+    ("x86-64-v4", "Haswell"),
+];
+
+/// An executable built for a CPU level, run on an emulated CPU without it, exits at once with
+/// a message naming the level and what to use instead (not SIGILL somewhere later).
+pub fn refuses_older_cpu(exe: &Path, level: &str) -> Result<String> {
+    let Some((_, cpu)) = OLDER_CPU.iter().find(|(l, _)| *l == level) else {
+        bail!("no emulated CPU lacking {level} is known to this check");
+    };
+    let out = std::process::Command::new("qemu-x86_64")
+        .args(["-cpu", cpu])
+        .arg(exe)
+        .args(["-c", "print('ran')"])
+        .env_clear()
+        .envs(clean_env())
+        .output()
+        .map_err(|e| {
+            anyhow::anyhow!("running qemu-x86_64: {e}; install qemu-user (cargo xtask provision)")
+        })?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let message = stderr
+        .lines()
+        .find(|l| l.contains("built for"))
+        .unwrap_or_default();
+    ensure!(
+        out.status.code() == Some(132)
+            && out.stdout.is_empty()
+            && message.contains(level)
+            && message.contains("baseline"),
+        "{} on an emulated {cpu} (no {level}): {}, stdout {:?}, stderr:\n{stderr}",
+        exe.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stdout)
+    );
+    Ok(format!("on an emulated {cpu}: {message}"))
+}
+
 /// A fully static single file runs in a root that holds nothing but itself and a script: no
 /// loader, no libc, no stdlib directory, no /proc, no /tmp. As root, `chroot` does it; a user
 /// is mapped to root in a new user namespace first (`unshare -r`).
@@ -197,6 +238,59 @@ pub fn empty_root(standalone: &Path) -> Result<String> {
     Ok(format!(
         "the single file runs in a root holding only itself and a script{}",
         if root { "" } else { " (unshare -r chroot)" }
+    ))
+}
+
+/// The single file's stdlib, run by `check_single_file.py` (see there): the directory the
+/// engine hands zipimport is exactly `zipimport._read_directory`'s, zipimport's own reading
+/// finds the zip too, and `__file__`, `inspect`, tracebacks, `importlib.resources` and
+/// `importlib.invalidate_caches()` work.
+pub fn single_file(standalone: &Path, runner: &Runner, script: &Path) -> Result<String> {
+    let cwd = script.parent().expect("a script in a directory");
+    let args = ["-S".to_string(), script.display().to_string()];
+    let out = run(&Interp::new(runner, standalone), &args, Some(b""), cwd, &[])?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if out.status != Some(0) {
+        bail!(
+            "{} fails the single-file check {}: {:?}\n{stdout}{}",
+            standalone.display(),
+            script.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(stdout.trim().to_string())
+}
+
+/// A copy of the single file stripped by `strip` (binutils' `strip`, which drops every byte
+/// no section covers) still carries its stdlib: it passes [`single_file`] and [`relocated`].
+pub fn stripped(
+    standalone: &Path,
+    runner: &Runner,
+    strip: &str,
+    script: &Path,
+    sysroot: &Path,
+    prefix: Option<&str>,
+) -> Result<String> {
+    let dir = std::env::temp_dir().join(format!("isolate-stripped-{}", std::process::id()));
+    fs::remove_dir_all(&dir)?;
+    fs::create_dir_all(&dir)?;
+    fs::copy_tree(standalone.parent().expect("dist/ holds the isolate"), &dir)?;
+    let exe = dir.join(standalone.file_name().expect("a file name"));
+    crate::util::process::output(std::process::Command::new(strip).arg(&exe)).with_context(
+        || format!("stripping a copy of the single file with {strip} (binutils for the target)"),
+    )?;
+    let size = |p: &Path| {
+        std::fs::metadata(p)
+            .map(|m| m.len() >> 20)
+            .map_err(|e| fs::io_error(e, "reading the size of", p))
+    };
+    let (before, after) = (size(standalone)?, size(&exe)?);
+    single_file(&exe, runner, script)?;
+    relocated(&exe, runner, sysroot, prefix)?;
+    fs::remove_dir_all(&dir)?;
+    Ok(format!(
+        "`{strip}` of it ({after} MB, from {before} MB) passes the single-file and relocation checks"
     ))
 }
 

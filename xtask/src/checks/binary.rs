@@ -150,3 +150,28 @@ pub fn exports(exe: &Path, python3: &Path, never: &[&str], loads_modules: bool) 
     }
     Ok(exported.len())
 }
+
+/// An executable of a target with a `[cpu]` level is labelled with it (the manifest's
+/// `march`) and carries the start-up check that refuses a CPU without it; one of any other
+/// target claims no level. Returns the level.
+pub fn cpu_level(exe: &Path, target: &Target, recorded: Option<&str>) -> Result<Option<String>> {
+    let wanted = target.cpu.as_ref().map(|c| c.march.as_str());
+    if wanted != recorded {
+        bail!(
+            "the manifest says the sysroot was built for CPU level {recorded:?}, sysroots/{}.toml says {wanted:?}: rebuild it",
+            target.name
+        );
+    }
+    if let Some(level) = wanted
+        && !crate::util::archive::defined_names(exe)?.contains(CPU_CHECK)
+    {
+        bail!(
+            "{} is built for {level} but lacks the start-up check ({CPU_CHECK}): on an older CPU it would die of SIGILL; relink it from the sysroot",
+            exe.display()
+        );
+    }
+    Ok(wanted.map(String::from))
+}
+
+/// The function `xtask/c/cpu_check.c` defines.
+pub const CPU_CHECK: &str = "pysysroot_cpu_check";

@@ -53,6 +53,14 @@ pub fn check(model: &Model, sysroot: &Sysroot, opts: &Options) -> Result<String>
         prefix,
     )?;
     println!("  relocatable: {line}");
+    if let Some(level) = binary::cpu_level(
+        &exe,
+        model.target,
+        sysroot.manifest.build.optimizations.march.as_deref(),
+    )? {
+        let line = behaviour::refuses_older_cpu(&sysroot.standalone(model), &level)?;
+        println!("  CPU level:   {level}; {line}");
+    }
     if model.target.platform.fully_static() {
         println!(
             "  empty root:  {}",
@@ -65,6 +73,9 @@ pub fn check(model: &Model, sysroot: &Sysroot, opts: &Options) -> Result<String>
     if platform.is_elf() && !platform.loads_extension_modules() {
         let line = behaviour::no_extension_modules(&python, &isolate, &scratch)?;
         println!("  compiled:    {line}");
+    }
+    if model.target.platform.is_elf() {
+        single_file(model, sysroot, prefix)?;
     }
     if model.target.platform.has_signals() {
         let signal = behaviour::ctrl_c(&python, &isolate, &scratch)?;
@@ -80,6 +91,30 @@ pub fn check(model: &Model, sysroot: &Sysroot, opts: &Options) -> Result<String>
         summary.push_str(&format!("; regrtest {line}"));
     }
     Ok(summary)
+}
+
+/// The stdlib the single file carries as a section: what the engine hands zipimport, and that
+/// `strip` keeps it (the host's for a native target, else the target's binutils).
+fn single_file(model: &Model, sysroot: &Sysroot, prefix: Option<&str>) -> Result<()> {
+    let standalone = sysroot.standalone(model);
+    let script = model.layout().helpers_dir().join("check_single_file.py");
+    let line = behaviour::single_file(&standalone, &model.runner, &script)?;
+    println!("  single file: {line}");
+    let strip = if model.runner.is_native() {
+        "strip".to_string()
+    } else {
+        format!("{}-strip", model.target.host)
+    };
+    let line = behaviour::stripped(
+        &standalone,
+        &model.runner,
+        &strip,
+        &script,
+        &sysroot.root,
+        prefix,
+    )?;
+    println!("  stripped:    {line}");
+    Ok(())
 }
 
 /// The executable itself: its kind, what it needs, its HACL* code and its exports.

@@ -30,6 +30,8 @@ pub struct Interp {
     pub runner: Runner,
     pub exe: String,
     pub argv0: String,
+    /// Before the caller's arguments: the executable's own mode (`--warm SOCKET`).
+    pub leading: Vec<String>,
 }
 
 impl Interp {
@@ -40,13 +42,14 @@ impl Interp {
             runner: runner.clone(),
             argv0: exe.clone(),
             exe,
+            leading: Vec::new(),
         }
     }
 
     /// The command with `argv[0]` set, however the runner passes it.
     pub fn command(&self) -> Command {
         use std::os::unix::process::CommandExt;
-        match self.runner.command().split_first() {
+        let mut cmd = match self.runner.command().split_first() {
             None => {
                 let mut cmd = Command::new(&self.exe);
                 cmd.arg0(&self.argv0);
@@ -59,7 +62,9 @@ impl Interp {
                     .arg(&self.exe);
                 cmd
             }
-        }
+        };
+        cmd.args(&self.leading);
+        cmd
     }
 
     /// The executable's file name, for messages.

@@ -169,6 +169,9 @@ fn validate(model: &Model, s: &Sysroot) -> Result<Report> {
             binary::policy(exe, model.target, m.link.shared_library_name())?,
         );
     }
+    for exe in &exes[1..] {
+        binary::cpu_level(exe, model.target, m.build.optimizations.march.as_deref())?;
+    }
     if model.target.platform.is_elf() {
         let never = model.bundled_symbol_prefixes();
         let loads = model.target.platform.loads_extension_modules();

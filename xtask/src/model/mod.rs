@@ -238,9 +238,16 @@ impl Catalog {
 
     /// The target called `name` (its short name or Rust triple); an unknown one lists the valid ones.
     pub fn target(&self, name: &str) -> Result<&Target> {
+        // A Rust triple names the baseline target: variants for a CPU level share it.
+        let by_triple = || {
+            self.targets
+                .iter()
+                .find(|t| t.rust_triple == name && t.cpu.is_none())
+        };
         self.targets
             .iter()
-            .find(|t| t.name == name || t.rust_triple == name)
+            .find(|t| t.name == name)
+            .or_else(by_triple)
             .with_context(|| {
                 format!(
                     "unknown target {name:?}: pass --target with one of {} (defined in sysroots/*.toml)",
@@ -417,7 +424,9 @@ mod tests {
         assert!(default.default);
         for t in &c.targets {
             assert!(t.supports(Flavor::Static), "{}", t.name);
-            assert_eq!(c.target(&t.rust_triple).unwrap().name, t.name);
+            let by_triple = c.target(&t.rust_triple).unwrap();
+            assert!(by_triple.name == t.name || t.cpu.is_some(), "{}", t.name);
+            assert!(by_triple.cpu.is_none());
         }
     }
 

@@ -37,6 +37,9 @@ pub struct Target {
     pub toolchain_chosen_by: Option<(String, String)>,
     #[serde(default)]
     pub optimize: Optimize,
+    /// A microarchitecture level the code may assume, beyond the architecture's baseline.
+    #[serde(default)]
+    pub cpu: Option<Cpu>,
     /// How LLVM BOLT is run, when `optimize.bolt` is on.
     #[serde(default)]
     pub bolt: Option<BoltConfig>,
@@ -264,6 +267,19 @@ fn yes() -> bool {
     true
 }
 
+/// A microarchitecture level (`x86-64-v3`, as python-build-standalone ships them): the C
+/// compiler gets `-march`, Rust `-C target-cpu`, and every executable linked from the
+/// sysroot checks at start that the CPU has it, refusing with a message instead of dying
+/// of an illegal instruction somewhere later.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cpu {
+    pub march: String,
+}
+
+/// The levels the start-up check can test (GCC's `__builtin_cpu_supports` knows them).
+const CPU_LEVELS: [&str; 3] = ["x86-64-v2", "x86-64-v3", "x86-64-v4"];
+
 /// LLVM BOLT's programs and flags for this target.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -404,12 +420,19 @@ pub struct HostTools {
 impl Target {
     /// Parses a target file; `env` reads the variables that may swap in a toolchain.
     pub fn parse(path: &Path, text: &str, env: impl Fn(&str) -> Option<String>) -> Result<Target> {
-        let raw: toml::Table =
+        let mut raw: toml::Table =
             toml::from_str(text).with_context(|| format!("parsing target {}", path.display()))?;
+        // A variant's problem may sit in its base's file: messages name both.
+        let mut shown = path.display().to_string();
+        if let Some(base) = raw.remove("extends") {
+            let (merged, base_path) = extended(path, &base, raw)?;
+            raw = merged;
+            shown = format!("{shown} (extending {})", base_path.display());
+        }
         let mut target: Target = raw
             .clone()
             .try_into()
-            .with_context(|| format!("target {}", path.display()))?;
+            .with_context(|| format!("target {shown}"))?;
         let stem = path
             .file_stem()
             .and_then(|s| s.to_str())
@@ -424,14 +447,35 @@ impl Target {
         }
         target
             .validate()
-            .with_context(|| format!("target {}", path.display()))?;
+            .with_context(|| format!("target {shown}"))?;
         let chosen = target.choose_toolchain(env)?;
+        target.apply_cpu();
         target.identity = identity(&raw, chosen.as_deref());
         target.path = path.to_path_buf();
         Ok(target)
     }
 
+    /// The `[cpu]` level reaches every compiler from this one place.
+    fn apply_cpu(&mut self) {
+        let Some(cpu) = &self.cpu else { return };
+        self.toolchain.cc.push(format!("-march={}", cpu.march));
+        for flags in self.flavors.values_mut() {
+            flags
+                .rustflags
+                .extend(["-C".to_string(), format!("target-cpu={}", cpu.march)]);
+        }
+    }
+
     fn validate(&self) -> Result<()> {
+        if let Some(cpu) = &self.cpu
+            && !CPU_LEVELS.contains(&cpu.march.as_str())
+        {
+            bail!(
+                "[cpu] march = {:?}: the levels whose presence the isolate can check are {}",
+                cpu.march,
+                CPU_LEVELS.join(", ")
+            );
+        }
         if !self.flavors.contains_key(&Flavor::Static) {
             bail!("[flavors.static] is missing: every target has the static flavor");
         }
@@ -557,6 +601,43 @@ impl Target {
     }
 }
 
+/// `extends = "x86_64"`: a variant is its base target's file with its own tables merged in
+/// (a table merges key by key, any other value replaces the base's), one level deep.
+fn extended(
+    path: &Path,
+    base: &toml::Value,
+    variant: toml::Table,
+) -> Result<(toml::Table, std::path::PathBuf)> {
+    let base = base
+        .as_str()
+        .with_context(|| format!("{}: extends must name a target", path.display()))?;
+    crate::model::check_name(base, "target")?;
+    let base_path = path.with_file_name(format!("{base}.toml"));
+    let text = crate::util::fs::read_to_string(&base_path)
+        .with_context(|| format!("{} extends {base}", path.display()))?;
+    let mut merged: toml::Table =
+        toml::from_str(&text).with_context(|| format!("parsing target {}", base_path.display()))?;
+    if merged.contains_key("extends") {
+        bail!(
+            "{} extends {base}, which extends another target: name the target at the root instead",
+            path.display()
+        );
+    }
+    merge(&mut merged, variant);
+    Ok((merged, base_path))
+}
+
+fn merge(base: &mut toml::Table, overlay: toml::Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
 fn identity(raw: &toml::Table, chosen: Option<&str>) -> toml::Table {
     let mut t = raw.clone();
     t.remove("host_tools");
@@ -645,6 +726,74 @@ mod tests {
                 b.identity_for(Flavor::Static)
             );
         }
+    }
+
+    #[test]
+    fn a_variant_extends_its_base_table_by_table() {
+        let dir = std::env::temp_dir().join(format!("xtask-extends-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("wasi.toml"), WASI).unwrap();
+        let variant = "extends = \"wasi\"\nname = \"wasi-v\"\n[optimize]\nlto = false\n[toolchain]\ncflags = [\"-O3\"]\n";
+        let path = dir.join("wasi-v.toml");
+        let v = Target::parse(&path, variant, |_| None).unwrap();
+        let base = Target::parse(&dir.join("wasi.toml"), WASI, |_| None).unwrap();
+        assert_eq!(v.name, "wasi-v");
+        assert_eq!(v.toolchain.cflags, ["-O3"]);
+        // Untouched keys of a merged table and untouched tables come from the base.
+        assert_eq!(v.toolchain.cc, base.toolchain.cc);
+        assert_eq!(v.deps, base.deps);
+        assert_ne!(
+            v.identity_for(Flavor::Static),
+            base.identity_for(Flavor::Static)
+        );
+        std::fs::write(
+            dir.join("twice.toml"),
+            "extends = \"wasi-v\"\nname = \"twice\"\n",
+        )
+        .unwrap();
+        std::fs::write(&path, variant).unwrap();
+        let err = format!(
+            "{:#}",
+            Target::parse(
+                &dir.join("twice.toml"),
+                "extends = \"wasi-v\"\nname = \"twice\"\n",
+                |_| None
+            )
+            .unwrap_err()
+        );
+        assert!(err.contains("extends another target"), "{err}");
+        let err = format!(
+            "{:#}",
+            Target::parse(&path, "extends = \"missing\"\nname = \"wasi-v\"\n", |_| {
+                None
+            })
+            .unwrap_err()
+        );
+        assert!(
+            err.contains("missing.toml") && err.contains("extends missing"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_cpu_level_reaches_every_compiler_and_only_known_levels_are_accepted() {
+        let v3 = WASI.replace("[optimize]", "[cpu]\nmarch = \"x86-64-v3\"\n\n[optimize]");
+        let t = Target::parse(Path::new("sysroots/wasi.toml"), &v3, |_| None).unwrap();
+        assert_eq!(t.toolchain.cc.last().unwrap(), "-march=x86-64-v3");
+        for flags in t.flavors.values() {
+            assert!(
+                flags
+                    .rustflags
+                    .ends_with(&["-C".into(), "target-cpu=x86-64-v3".into()])
+            );
+        }
+        let bad = WASI.replace("[optimize]", "[cpu]\nmarch = \"native\"\n\n[optimize]");
+        let err = format!(
+            "{:#}",
+            Target::parse(Path::new("sysroots/wasi.toml"), &bad, |_| None).unwrap_err()
+        );
+        assert!(err.contains("x86-64-v3") && err.contains("native"), "{err}");
     }
 
     #[test]

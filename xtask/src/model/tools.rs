@@ -223,22 +223,37 @@ pub fn pinned_env(
     Ok(venv)
 }
 
-/// The environment of a tool pinned in `recipes/tools/<name>.toml`.
-pub fn tool_env(layout: &crate::model::Layout, name: &str, offline: bool) -> Result<PathBuf> {
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Pins {
-        requirements: Vec<String>,
-    }
+/// A tool's file, `recipes/tools/<name>.toml`: its pinned `requirements`, and whatever else
+/// the command that uses the tool reads from it (`T`, which rejects fields it does not know).
+pub fn tool_file<T: serde::de::DeserializeOwned>(
+    layout: &crate::model::Layout,
+    name: &str,
+) -> Result<(Vec<String>, T)> {
     let path = layout
         .recipes_dir()
         .join("tools")
         .join(format!("{name}.toml"));
-    let pins: Pins = toml::from_str(&fs::read_to_string(&path)?)
-        .with_context(|| format!("parsing {}", path.display()))?;
+    let parse = || -> Result<(Vec<String>, T)> {
+        let mut table: toml::Table = toml::from_str(&fs::read_to_string(&path)?)?;
+        let requirements = table
+            .remove("requirements")
+            .context("no `requirements = [\"name==version --hash=sha256:...\", ...]`")?
+            .try_into()?;
+        Ok((requirements, toml::Value::Table(table).try_into()?))
+    };
+    parse().with_context(|| format!("parsing {}", path.display()))
+}
+
+/// The environment of a tool pinned in `recipes/tools/<name>.toml`.
+pub fn tool_env(layout: &crate::model::Layout, name: &str, offline: bool) -> Result<PathBuf> {
+    /// Nothing but the requirements.
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Pins {}
+    let (requirements, Pins {}) = tool_file(layout, name)?;
     pinned_env(
         &layout.cache,
-        &pins.requirements,
+        &requirements,
         offline,
         Install::Yes,
         "run again without --offline",

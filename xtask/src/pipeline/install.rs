@@ -204,6 +204,30 @@ fn lto_object(b: &Build, library: &Path, archive: &Path) -> Result<()> {
     fs::remove_file(&object)
 }
 
+/// For a target with a `[cpu]` level: the start-up check (`xtask/c/cpu_check.c`) becomes a
+/// member of the first link input, which every embedder links whole, so each executable made
+/// from the sysroot refuses a CPU without the level instead of dying of SIGILL.
+pub fn cpu_check(b: &Build, staging: &Path, link: &Link, march: &str) -> Result<()> {
+    let flavor = b.model.target.flavor(b.model.flavor);
+    let source = b.model.layout().root.join("xtask/c/cpu_check.c");
+    let object = b.dir.join("pysysroot_cpu_check.o");
+    let mut cc = Command::new(&b.cc[0]);
+    cc.args(&b.cc[1..])
+        .args(&flavor.cflags)
+        .args(["-O2", "-c"])
+        .arg(format!("-DPYSYSROOT_MARCH=\"{march}\""))
+        .arg(&source)
+        .arg("-o")
+        .arg(&object);
+    process::run_logged("CPU check: compile", &mut cc, &b.log("7-cpu-check"))?;
+    let mut ar = Command::new(&b.ar[0]);
+    ar.args(&b.ar[1..])
+        .arg("rD")
+        .arg(staging.join(&link.inputs[0]))
+        .arg(&object);
+    process::run_logged("CPU check: archive", &mut ar, &b.log("7-cpu-check"))
+}
+
 /// Writes the list of CPython's C API that an embedding executable exports, as a linker
 /// dynamic list, and returns its sysroot-relative path: every global, default-visibility
 /// symbol libpython defines, as python3 exports them (`-Xlinker -export-dynamic`) for

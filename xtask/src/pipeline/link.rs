@@ -8,6 +8,7 @@
 
 use crate::model::Model;
 use crate::model::sysroot::Sysroot;
+use crate::util::elf_section::{self, STDLIB_SECTION};
 use crate::util::{fs, process, progress, shell};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -138,13 +139,19 @@ fn linker_script(work: &Path, target: &str, command: &[String]) -> Result<PathBu
 /// so sharing one would rebuild everything at every switch).
 pub fn cargo(model: &Model, sysroot: &Sysroot, args: &[&str]) -> Result<Command> {
     let mut embedding = Embedding::new(model, sysroot)?;
-    // An isolate BOLT will rewrite keeps its relocations, as python3 was linked.
+    // An isolate BOLT will rewrite keeps its relocations, as python3 was linked. Rust's
+    // legacy symbol names spell paths with dots (`engine..warm..call`), which BOLT takes for
+    // the `.warm`/`.cold` fragments of split functions and then fails to find their parent;
+    // v0 names have no dots.
     if let Some(config) = bolted(model, sysroot) {
         for f in &config.ldflags {
             embedding
                 .rustflags
                 .extend(["-C".to_string(), format!("link-arg={f}")]);
         }
+        embedding
+            .rustflags
+            .extend(["-C".to_string(), "symbol-mangling-version=v0".to_string()]);
     }
     let dir = target_dir(model, sysroot);
     fs::create_dir_all(&dir)?;
@@ -288,10 +295,8 @@ fn bundle_stdlib(
     let zip = dist.join("stdlib.zip");
     let standalone = sysroot.standalone(model);
     if model.target.platform.is_elf() {
-        // Appended to the executable: zipimport reads it from there.
-        let mut bytes = fs::read(exe)?;
-        bytes.extend(fs::read(&zip)?);
-        fs::write(&standalone, bytes)?;
+        // The executable's last section, which zipimport reads and strip keeps.
+        elf_section::append_section(exe, STDLIB_SECTION, &fs::read(&zip)?, &standalone)?;
         fs::remove_file(&zip)?;
     } else {
         // A WASI module cannot read itself: the zip ships beside it, where CPython looks for

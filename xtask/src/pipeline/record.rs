@@ -20,6 +20,9 @@ pub fn assemble(b: &Build, staging: &Path) -> Result<Link> {
     let abi = m.recipe.abi();
     install::test_package(b, &staging.join(format!("lib/python{abi}")))?;
     let mut link = install::collect_link(b, staging, b.libs)?;
+    if let Some(cpu) = &m.target.cpu {
+        install::cpu_check(b, staging, &link, &cpu.march)?;
+    }
     if m.target.platform.loads_extension_modules() && m.flavor != Flavor::Shared {
         let never = m.bundled_symbol_prefixes();
         let rel = install::exports_list(staging, &link, &abi, &never)?;
@@ -75,7 +78,7 @@ pub fn manifest(plan: &Plan, b: &Build, staging: &Path, o: Outcome) -> Result<Ma
                 lto: plan.lto,
                 bolt: o.bolt,
                 skipped: plan.skipped.clone(),
-                march: None,
+                march: m.target.cpu.as_ref().map(|c| c.march.clone()),
             },
             configure_args: o.configured.args.iter().map(|a| portable(a)).collect(),
             configure_env: o

@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod elf;
+pub mod elf_section;
 pub mod fault;
 pub mod fs;
 pub mod hash;

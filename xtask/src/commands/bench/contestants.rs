@@ -82,6 +82,10 @@ pub fn gather(
         };
         out.push(contestant(name, &m.runner, &exe, describe));
     }
+    for name in &args.compare_targets {
+        out.extend(other_target(catalog, model, name, args)?);
+    }
+    out.extend(without_bolt(catalog, model)?);
     let mut reference = "python3".to_string();
     if let Some(distro) = distro_python(model)? {
         out.insert(
@@ -96,6 +100,77 @@ pub fn gather(
         reference = "distro python3".into();
     }
     Ok((out, reference, suffix))
+}
+
+/// Another target's static python3 and isolate, when this machine runs it natively.
+fn other_target(
+    catalog: &Catalog,
+    model: &Model,
+    name: &str,
+    args: &Args,
+) -> Result<Vec<Contestant>> {
+    let m = catalog.resolve(
+        model.settings,
+        name,
+        Some(&model.recipe.version),
+        Flavor::Static,
+        Install::Yes,
+    )?;
+    if !m.runner.is_native() {
+        anyhow::bail!(
+            "--compare-target {name}: its programs do not run natively here, so their times would be the emulator's"
+        );
+    }
+    let sysroot = ensure_sysroot(&m, !args.no_pgo)?;
+    let exe = sysroot.isolate(&m);
+    if !exe.is_file() {
+        link::isolate(&m, &sysroot, None)?;
+    }
+    let b = &sysroot.manifest.build.optimizations;
+    let describe = format!(
+        "target {name}: PGO {}, LTO {}, BOLT {}",
+        b.pgo.is_some(),
+        b.lto,
+        b.bolt.is_some()
+    );
+    Ok(vec![
+        contestant(
+            &format!("python3 {name}"),
+            &m.runner,
+            &sysroot.python(),
+            describe.clone(),
+        ),
+        contestant(&format!("isolate static {name}"), &m.runner, &exe, describe),
+    ])
+}
+
+/// The static sysroot's python3 and isolate as they were before BOLT rewrote them, when it
+/// did: the bench holds BOLT's gain per benchmark against them.
+fn without_bolt(catalog: &Catalog, model: &Model) -> Result<Vec<Contestant>> {
+    let m = catalog.resolve(
+        model.settings,
+        &model.target.name,
+        Some(&model.recipe.version),
+        Flavor::Static,
+        Install::Yes,
+    )?;
+    if !Sysroot::exists(&m.sysroot_dir()) {
+        return Ok(Vec::new());
+    }
+    let sysroot = Sysroot::open(&m)?;
+    let kept = sysroot.root.join(crate::pipeline::bolt::KEPT);
+    let mut out = Vec::new();
+    for (name, exe) in [
+        ("python3 no BOLT", sysroot.python()),
+        ("isolate static no BOLT", sysroot.isolate(&m)),
+    ] {
+        let before = kept.join(exe.file_name().unwrap_or_default());
+        if before.is_file() {
+            let describe = format!("{} before BOLT", exe.display());
+            out.push(contestant(name, &m.runner, &before, describe));
+        }
+    }
+    Ok(out)
 }
 
 fn contestant(name: &str, runner: &Runner, exe: &Path, describe: String) -> Contestant {

@@ -1,4 +1,7 @@
-//! `bench`: whole-process wall time of python3 and the isolate variants, interleaved.
+//! `bench`: python3 and the isolate variants, interleaved, in two suites: `micro` (this
+//! file: whole-process wall time of our own workloads, the start-up sweep, instruction
+//! counts) and `pyperformance` (pyperformance's benchmarks as pyperf workers, in
+//! [`pyperformance`]).
 //!
 //! Contestants come from the same recipe: the sysroot's python3, the isolate linked against
 //! the static (non-PIC), static-pic and shared sysroots when they are built, and the distro's
@@ -6,8 +9,15 @@
 //! rotating order, so drift on a noisy machine hits all of them alike; ratios are taken from
 //! medians measured in the same run. Instruction counts (`--callgrind`) complement wall time.
 
+mod calibrate;
 mod contestants;
+mod pyperformance;
+mod pyperformance_report;
 mod report;
+mod stats;
+mod suite;
+mod warm;
+mod worker;
 
 use crate::checks::{self, Interp};
 use crate::model::tools::Install;
@@ -22,18 +32,44 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 use sysroot_manifest::Flavor;
 
+#[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
+pub enum Suite {
+    /// Our workloads as whole processes, the start-up sweep, and --callgrind's counts.
+    Micro,
+    /// pyperformance's benchmarks (recipes/tools/pyperformance.toml) as pyperf workers.
+    Pyperformance,
+    /// Both.
+    All,
+}
+
 #[derive(clap::Args)]
 pub struct Args {
     #[arg(long, default_value = target::native_name())]
     pub target: String,
     #[arg(long = "python", value_name = "VERSION")]
     pub python: Option<String>,
-    /// Measured runs per contestant and workload.
+    /// Which benchmarks; `pyperformance` writes pyperformance.{md,json}.
+    #[arg(long, value_enum, default_value_t = Suite::Micro)]
+    pub suite: Suite,
+    /// pyperformance: its quick subset and 3 rounds, for development.
+    #[arg(long)]
+    pub quick: bool,
+    /// pyperformance: rounds, each running every benchmark once per contestant [default: 5, with --quick 3].
+    #[arg(long)]
+    pub rounds: Option<usize>,
+    /// pyperformance: pyperf values per worker process, after one warm-up value.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub values: u32,
+    /// pyperformance: only this benchmark (repeatable).
+    #[arg(long = "benchmark", value_name = "NAME")]
+    pub benchmarks: Vec<String>,
+    /// micro: measured runs per contestant and workload.
     #[arg(long, default_value_t = 15)]
     pub runs: usize,
+    /// micro: warm-up rounds.
     #[arg(long, default_value_t = 3)]
     pub warmups: usize,
-    /// Also count instructions with valgrind (stable where wall time is noisy).
+    /// micro: also count instructions with valgrind (stable where wall time is noisy).
     #[arg(long)]
     pub callgrind: bool,
     /// Build the static-pic and shared sysroots if missing (full builds).
@@ -42,6 +78,13 @@ pub struct Args {
     /// Build missing sysroots without PGO.
     #[arg(long)]
     pub no_pgo: bool,
+    /// Also run the static python3 and isolate of this other target of the machine's
+    /// architecture (x86_64-musl, x86_64-v3), same recipe (repeatable).
+    #[arg(long = "compare-target", value_name = "TARGET")]
+    pub compare_targets: Vec<String>,
+    /// micro: leave out the warm path (the static isolate's fork server).
+    #[arg(long)]
+    pub no_warm: bool,
 }
 
 #[derive(Serialize, Clone)]
@@ -68,16 +111,12 @@ pub struct Results {
     wall: BTreeMap<String, BTreeMap<String, Stats>>,
     /// workload -> contestant -> instructions
     instructions: BTreeMap<String, BTreeMap<String, u64>>,
+    /// contestant -> calls per second of `-c pass`, two at a time
+    throughput: BTreeMap<String, f64>,
     emulated: Option<String>,
 }
 
 pub const SWEEP: [u64; 5] = [1, 1_000, 10_000, 100_000, 1_000_000];
-const CORPUS_PROGRAMS: [&str; 4] = [
-    "01_ledger_decimal.py",
-    "11_orm_metaclass.py",
-    "21_expr_evaluator.py",
-    "22_matrix_rational.py",
-];
 
 pub fn run(settings: &Settings, args: &Args) -> Result<()> {
     let catalog = Catalog::load(&settings.layout)?;
@@ -88,41 +127,86 @@ pub fn run(settings: &Settings, args: &Args) -> Result<()> {
         Flavor::Static,
         Install::Yes,
     )?;
+    if args.suite != Suite::Micro && !model.runner.is_native() {
+        bail!(
+            "the pyperformance suite runs natively only ({} runs under `{}`): use --suite micro",
+            model.target.name,
+            model.runner.command().join(" ")
+        );
+    }
     let (contestants, reference, suffix) = contestants::gather(&catalog, &model, args)?;
+    let out = settings.layout.root.join("target/bench").join(format!(
+        "{}-{}{suffix}",
+        model.target.name, model.recipe.version
+    ));
+    fs::create_dir_all(&out)?;
+    let machine = machine(settings, &model.target.name, &model.recipe.version);
+    if args.suite != Suite::Pyperformance {
+        micro(
+            args,
+            &model,
+            contestants.clone(),
+            &reference,
+            machine.clone(),
+            &out,
+        )?;
+    }
+    if args.suite != Suite::Micro {
+        pyperformance::run(settings, args, &contestants, &reference, machine, &out)?;
+    }
+    Ok(())
+}
+
+/// The micro suite: results.{json,md} and sweep.svg.
+fn micro(
+    args: &Args,
+    model: &crate::model::Model,
+    contestants: Vec<Contestant>,
+    reference: &str,
+    machine: BTreeMap<String, String>,
+    out: &Path,
+) -> Result<()> {
     let emulated = (!model.runner.is_native()).then(|| {
         format!(
             "run under `{}`: emulated times only support ratios",
             model.runner.command().join(" ")
         )
     });
-    let cwd = settings.layout.root.clone();
+    let cwd = model.settings.layout.root.clone();
     let mut results = Results {
-        machine: machine(settings, &model.target.name, &model.recipe.version),
+        machine,
         contestants,
-        reference,
+        reference: reference.to_string(),
         wall: BTreeMap::new(),
         instructions: BTreeMap::new(),
+        throughput: BTreeMap::new(),
         emulated,
+    };
+    // Lives until the results are written: the warm contestant calls it.
+    let server = match args.no_warm {
+        true => None,
+        false => warm_contestant(model, &mut results.contestants, &cwd, out)?,
     };
     for w in workloads() {
         let per = wall_times(&results.contestants, &w, &cwd, args)?;
         results.wall.insert(w.name.clone(), per);
     }
+    throughput(&mut results, server.is_some(), &cwd)?;
     if args.callgrind && model.runner.is_native() {
         for (name, w) in callgrind_workloads() {
             progress::note(format!("callgrind: {name}"));
             let mut per = BTreeMap::new();
-            for c in &results.contestants {
+            // A warm call's instructions are in the server's child, not under valgrind.
+            for c in results
+                .contestants
+                .iter()
+                .filter(|c| c.interp.leading.is_empty())
+            {
                 per.insert(c.name.clone(), instructions(&c.interp, &w, &cwd)?);
             }
             results.instructions.insert(name.to_string(), per);
         }
     }
-    let out = settings.layout.root.join("target/bench").join(format!(
-        "{}-{}{suffix}",
-        model.target.name, model.recipe.version
-    ));
-    fs::create_dir_all(&out)?;
     fs::write(
         &out.join("results.json"),
         serde_json::to_string_pretty(&results)?,
@@ -135,6 +219,49 @@ pub fn run(settings: &Settings, args: &Args) -> Result<()> {
     Ok(())
 }
 
+/// The static isolate's fork server and the contestant that calls it, on a target whose
+/// isolate has one (native Linux).
+fn warm_contestant(
+    model: &crate::model::Model,
+    contestants: &mut Vec<Contestant>,
+    cwd: &Path,
+    out: &Path,
+) -> Result<Option<warm::Server>> {
+    let Some(cold) = contestants.iter().find(|c| c.name == "isolate static") else {
+        return Ok(None);
+    };
+    if !model.runner.is_native() || !model.target.platform.is_elf() {
+        return Ok(None);
+    }
+    let server = warm::Server::start(&cold.interp, cwd, out)?;
+    let contestant = server.contestant(cold, cwd)?;
+    contestants.push(contestant);
+    Ok(Some(server))
+}
+
+/// Calls per second of `-c pass`, two at a time (this machine has two cores), for the
+/// reference, the cold isolate and the warm one.
+fn throughput(results: &mut Results, warm: bool, cwd: &Path) -> Result<()> {
+    if !warm {
+        return Ok(());
+    }
+    let names = [
+        results.reference.clone(),
+        "isolate static".to_string(),
+        "isolate static --warm".to_string(),
+    ];
+    let args = ["-c".to_string(), "pass".to_string()];
+    for name in names {
+        let Some(c) = results.contestants.iter().find(|c| c.name == name) else {
+            continue;
+        };
+        let rate = warm::calls_per_second(&c.interp, &args, cwd, 2, 5.0)?;
+        println!("    {name}: {rate:.0} calls/s");
+        results.throughput.insert(name, rate);
+    }
+    Ok(())
+}
+
 /// Programs by paths relative to the repository, which is the working directory: every
 /// runner maps it (a WASI guest sees it as `/`).
 fn workloads() -> Vec<Workload> {
@@ -143,6 +270,7 @@ fn workloads() -> Vec<Workload> {
         args: args.iter().map(|s| s.to_string()).collect(),
     };
     let mut out = vec![
+        w("-c pass".into(), &["-c", "pass"]),
         w(
             "pure int loop, M=3,000,000".into(),
             &["engine/bench/pure_int.py", "3000000"],
@@ -157,9 +285,6 @@ fn workloads() -> Vec<Workload> {
             format!("sweep M={m}"),
             &["engine/bench/dynamic.py", &m.to_string()],
         ));
-    }
-    for p in CORPUS_PROGRAMS {
-        out.push(w(format!("corpus {p}"), &[&format!("engine/corpus/{p}")]));
     }
     out
 }

@@ -79,15 +79,21 @@ pub fn markdown(r: &Results, runs: usize, warmups: usize) -> String {
             let base = per[&r.reference] as f64;
             let cells: Vec<String> = names
                 .iter()
-                .map(|n| {
-                    format!(
-                        "{:.3} ({:.1} M)",
-                        per[*n] as f64 / base,
-                        per[*n] as f64 / 1e6
-                    )
+                .map(|n| match per.get(*n) {
+                    Some(&i) => format!("{:.3} ({:.1} M)", i as f64 / base, i as f64 / 1e6),
+                    None => "-".to_string(),
                 })
                 .collect();
             let _ = writeln!(s, "| {w} | {} |", cells.join(" | "));
+        }
+    }
+    if !r.throughput.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nCalls per second of `-c pass`, two at a time for 5 s (this machine has 2 cores):\n"
+        );
+        for (name, rate) in &r.throughput {
+            let _ = writeln!(s, "- {name}: {rate:.0}");
         }
     }
     let _ = writeln!(s, "\nContestants:");

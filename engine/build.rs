@@ -51,4 +51,24 @@ fn main() {
     if manifest.python.version.starts_with("3.11.") {
         println!("cargo:rustc-cfg=isolate_py311");
     }
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("wasi") {
+        // Where the runner maps a module's home: CPython's configured prefix (src/stdlib.rs).
+        let abi = manifest.python.abi.clone();
+        let pc = root.join(format!("lib/pkgconfig/python-{abi}.pc"));
+        let prefix = std::fs::read_to_string(&pc)
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix("prefix=").map(str::to_string))
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "\n\n{} names no prefix=: the sysroot {} is incomplete, rebuild it (cargo xtask build-python)\n\n",
+                    pc.display(),
+                    root.display()
+                )
+            });
+        println!("cargo:rerun-if-changed={}", pc.display());
+        println!("cargo:rustc-env=ISOLATE_PREFIX={prefix}");
+    }
 }

@@ -69,10 +69,31 @@ pub(crate) unsafe fn start(args: &[*mut c_char]) {
     }
 }
 
-/// The config python3 would start from; when the executable carries its stdlib, read first
-/// (the command line and the environment decide where the stdlib comes from) and pointed at
-/// it. The status is CPython's own, so that `--version`, `-h` or a bad option end as in python3.
+/// The config python3 would start from, then CPython started with it. The status is
+/// CPython's own, so that `--version`, `-h` or a bad option end as in python3.
 unsafe fn initialize(config: &mut ffi::PyConfig, args: &[*mut c_char]) -> ffi::PyStatus {
+    unsafe {
+        let mut used = None;
+        let status = configure(config, args, &mut used);
+        if ffi::PyStatus_Exception(status) != 0 {
+            return status;
+        }
+        stdlib::start(config, used.as_ref())
+    }
+}
+
+/// The configuration [`start`] starts the interpreter with; when the executable carries its
+/// stdlib, read first (the command line and the environment decide where the stdlib comes
+/// from) and pointed at it, which `used` then names. The pre-initialised WASI isolate compares
+/// a run's configuration with its snapshot's, so both must come from here.
+///
+/// # Safety
+/// As for [`start`]; `config` is initialised and not yet used.
+pub(crate) unsafe fn configure(
+    config: &mut ffi::PyConfig,
+    args: &[*mut c_char],
+    used: &mut Option<stdlib::Carried>,
+) -> ffi::PyStatus {
     unsafe {
         let status = ffi::PyConfig_SetBytesArgv(
             config,
@@ -82,7 +103,18 @@ unsafe fn initialize(config: &mut ffi::PyConfig, args: &[*mut c_char]) -> ffi::P
         if ffi::PyStatus_Exception(status) != 0 {
             return status;
         }
-        let mut used = None;
+        #[cfg(target_os = "wasi")]
+        {
+            // Whether PYTHONHOME counts depends on the command line (-E, -I).
+            let status = ffi::PyConfig_Read(config);
+            if ffi::PyStatus_Exception(status) != 0 {
+                return status;
+            }
+            if let Err(e) = stdlib::wasi_home(config) {
+                eprintln!("isolate: cannot point CPython at the stdlib beside the module: {e}");
+                std::process::exit(1);
+            }
+        }
         if let Some(carried) = stdlib::self_contained() {
             // The command line and the environment decide where the stdlib comes from.
             let status = ffi::PyConfig_Read(config);
@@ -90,7 +122,7 @@ unsafe fn initialize(config: &mut ffi::PyConfig, args: &[*mut c_char]) -> ffi::P
                 return status;
             }
             match stdlib::configure(config, &carried.exe) {
-                Ok(true) => used = Some(carried),
+                Ok(true) => *used = Some(carried),
                 Ok(false) => {}
                 Err(e) => {
                     eprintln!("isolate: cannot use the stdlib carried in the executable: {e}");
@@ -98,6 +130,6 @@ unsafe fn initialize(config: &mut ffi::PyConfig, args: &[*mut c_char]) -> ffi::P
                 }
             }
         }
-        stdlib::start(config, used.as_ref())
+        ffi::PyStatus_Ok()
     }
 }

@@ -7,6 +7,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
+#[cfg(not(target_os = "wasi"))]
 use std::path::{Path, PathBuf};
 
 /// Where a section's bytes are in the file.
@@ -95,7 +96,9 @@ pub fn find_section(file: &mut File, name: &[u8]) -> io::Result<Option<Span>> {
 
 /// The file this process runs: `/proc/self/exe`, or, where there is no /proc (an empty root,
 /// a minimal container), where `argv[0]` leads, as CPython's getpath finds python3 then: a
-/// path when it holds a slash, else the first executable of that name on `PATH`.
+/// path when it holds a slash, else the first executable of that name on `PATH`. Not on WASI,
+/// whose std cannot split `PATH` and whose modules are not ELF files.
+#[cfg(not(target_os = "wasi"))]
 pub fn running_executable() -> Option<PathBuf> {
     if let Ok(exe) = std::fs::read_link("/proc/self/exe") {
         return Some(exe);
@@ -112,12 +115,13 @@ pub fn running_executable() -> Option<PathBuf> {
 }
 
 #[cfg(unix)]
+#[cfg(not(target_os = "wasi"))]
 fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-#[cfg(not(unix))]
+#[cfg(not(any(unix, target_os = "wasi")))]
 fn is_executable(p: &Path) -> bool {
     p.is_file()
 }

@@ -41,8 +41,48 @@ pub fn carried_by(exe: &Path) -> Option<Carried> {
 }
 
 /// The running executable's stdlib, if it carries one.
+#[cfg(not(target_os = "wasi"))]
 pub fn self_contained() -> Option<Carried> {
     carried_by(&elf::running_executable()?)
+}
+
+/// A WASI module cannot read itself (and its std cannot search `PATH`): its stdlib ships
+/// beside it, see [`wasi_home`].
+#[cfg(target_os = "wasi")]
+pub fn self_contained() -> Option<Carried> {
+    None
+}
+
+/// The single-file WASI isolate's stdlib is `lib/pythonXY.zip` in its home, which the runner
+/// maps at CPython's prefix. getpath finds the zip there, but warns "Could not find platform
+/// independent libraries" on every start whose argv[0] is not a path in the guest (a host
+/// path, as the runner passes by default): it only looks for the zip beside the executable,
+/// and at the prefix for `lib/pythonX.Y/os.py`. Naming the prefix as the home, as
+/// `PYTHONHOME` would, gives the same paths without the warning. The zip is the stdlib
+/// directory, as the ELF single file is its own ([`configure`]): the frozen stdlib modules take
+/// their `__file__` and `__path__` from it, without which no codec but the frozen ones could
+/// load. A `PYTHONHOME` that python3 would honour is left to do its work.
+///
+/// # Safety
+/// `config` must have been read (`PyConfig_Read`) and not yet used.
+#[cfg(target_os = "wasi")]
+pub unsafe fn wasi_home(config: &mut ffi::PyConfig) -> Result<(), Error> {
+    if config.use_environment != 0 && std::env::var_os("PYTHONHOME").is_some_and(|h| !h.is_empty())
+    {
+        return Ok(());
+    }
+    let prefix = Path::new(env!("ISOLATE_PREFIX"));
+    let version = crate::PYTHON_VERSION.split('.').take(2).collect::<Vec<_>>();
+    let lib = prefix.join("lib");
+    let zip = lib.join(format!("python{}.zip", version.concat()));
+    let landmark = lib.join(format!("python{}/os.py", version.join(".")));
+    if zip.is_file() && !landmark.is_file() && !landmark.with_extension("pyc").is_file() {
+        unsafe {
+            status::set_path(config, |c| &mut c.home, prefix)?;
+            status::set_path(config, |c| &mut c.stdlib_dir, &zip)?;
+        }
+    }
+    Ok(())
 }
 
 /// Points a read `config` at the stdlib `exe` carries, the way python3 finds its own: the

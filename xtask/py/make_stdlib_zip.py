@@ -1,7 +1,11 @@
 """Writes the standard library as a deterministic zip for the self-contained isolate.
 
 Run with the sysroot's own interpreter (so bytecode matches its version):
-    python3 -I make_stdlib_zip.py <stdlib dir> <out.zip> [<packages dir>]
+    python3 -I make_stdlib_zip.py [--code-dir DIR] <stdlib dir> <out.zip> [<packages dir>]
+
+--code-dir names the directory python3 has the stdlib in, for the file names in the
+stdlib's bytecode (tracebacks print them): a WASI python3's is always the same guest path,
+so the isolate's tracebacks can name the same files. Without it they are the names in the zip.
 
 A packages directory (pure-Python packages installed from wheels) goes in at the zip's root
 too, every file of it: code, data files read through importlib.resources, and the
@@ -54,21 +58,21 @@ def add(zf, arcname, data, compress=zipfile.ZIP_DEFLATED):
     zf.writestr(info, data)
 
 
-def main(root, out, packages=None):
+def main(root, out, packages=None, code_dir=None):
     # Beside the output, not in a temporary directory: under a WASI runtime only the
     # preopened directories exist.
     pyc = out + ".pyc.tmp"
-    files = list(entries(root))
+    files = [(path, arc, code_dir) for path, arc in entries(root)]
     if packages:
-        files += list(entries(packages, everything=True))
+        files += [(path, arc, None) for path, arc in entries(packages, everything=True)]
     with zipfile.ZipFile(out, "w") as zf:
-        for path, arc in sorted(files, key=lambda e: e[1]):
+        for path, arc, under in sorted(files, key=lambda e: e[1]):
             with open(path, "rb") as f:
                 add(zf, arc, f.read())
             if not arc.endswith(".py"):
                 continue
             try:
-                py_compile.compile(path, cfile=pyc, dfile=arc, doraise=True,
+                py_compile.compile(path, cfile=pyc, dfile=f"{under}/{arc}" if under else arc, doraise=True,
                                    invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
             except py_compile.PyCompileError:
                 continue  # a few stdlib files are templates or Python-2 samples; the source is still there
@@ -79,4 +83,8 @@ def main(root, out, packages=None):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    args = sys.argv[1:]
+    code_dir = None
+    if args[:1] == ["--code-dir"]:
+        code_dir, args = args[1], args[2:]
+    main(*args, code_dir=code_dir)

@@ -7,7 +7,7 @@
 //! exactly that, then bundles the stdlib into the single-file isolate.
 
 use crate::model::Model;
-use crate::model::sysroot::Sysroot;
+use crate::model::sysroot::{PREFIX, Sysroot};
 use crate::util::elf_section::{self, STDLIB_SECTION};
 use crate::util::{fs, process, progress, shell};
 use anyhow::{Context, Result, bail};
@@ -277,12 +277,17 @@ fn bundle_stdlib(
     let dist = root.join("dist");
     let script = model.layout().helpers_dir().join("make_stdlib_zip.py");
     fs::copy_file(&script, &dist.join("make_stdlib_zip.py"))?;
-    let mut args = vec![
-        "-I".to_string(),
-        "dist/make_stdlib_zip.py".into(),
+    let mut args = vec!["-I".to_string(), "dist/make_stdlib_zip.py".into()];
+    if !model.target.platform.is_elf() {
+        // A WASI python3's stdlib is always at this guest path: tracebacks through the
+        // single file's stdlib name the same files as python3's.
+        let stdlib = &sysroot.manifest.paths.stdlib;
+        args.extend(["--code-dir".into(), format!("{PREFIX}/{stdlib}")]);
+    }
+    args.extend([
         sysroot.manifest.paths.stdlib.clone(),
         "dist/stdlib.zip".into(),
-    ];
+    ]);
     if let Some(p) = packages {
         fs::copy_tree(p, &dist.join(".packages"))?;
         args.push("dist/.packages".into());

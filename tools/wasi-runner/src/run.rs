@@ -16,7 +16,9 @@ pub const WASMTIME_VERSION: &str = "48.0.8";
 
 /// The exported address of a word through which a pre-initialised guest and its runner talk:
 /// the runner writes [`COLD_READY`] before `_start` (a cold module is at hand); a guest that
-/// must not resume its snapshot writes [`WANTS_COLD`] and exits before doing anything else.
+/// must not resume its snapshot writes [`WANTS_COLD`] and exits before doing anything else,
+/// with why after the word (its length, a little-endian u32, then that many bytes of UTF-8),
+/// which the start log gives.
 pub const PROTOCOL_EXPORT: &str = "pysysroot_warm_protocol";
 pub const COLD_READY: u32 = 1;
 pub const WANTS_COLD: u32 = 2;
@@ -43,7 +45,7 @@ pub fn main(argv: &[String]) -> i32 {
 /// How a start ended.
 enum Ended {
     Status(i32),
-    WantsCold,
+    WantsCold(String),
 }
 
 /// Where a run's time went, in the start log.
@@ -82,17 +84,19 @@ fn execute(run: &Run) -> Result<i32> {
         cold.is_some(),
         &mut times,
     )?;
+    let mut why = String::new();
     let (how, code) = match first {
         Ended::Status(code) if cold.is_some() => ("warm", code),
         Ended::Status(code) => ("plain", code),
-        Ended::WantsCold => {
+        Ended::WantsCold(reason) => {
+            why = format!(": {reason}");
             let cold = cold.expect("only a module with a cold one is offered it");
             let t = Instant::now();
             let loaded = cache::load(&engine, &cold, run.cache_dir.as_deref())?;
             times.load += t.elapsed();
             match start(&engine, &linker, &loaded.module, &guest, false, &mut times)? {
                 Ended::Status(code) => ("cold", code),
-                Ended::WantsCold => unreachable!("a cold start is never offered another"),
+                Ended::WantsCold(_) => unreachable!("a cold start is never offered another"),
             }
         }
     };
@@ -105,7 +109,7 @@ fn execute(run: &Run) -> Result<i32> {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         writeln!(
             f,
-            "{how} load {:.2} instantiate {:.2} run {:.2} ms",
+            "{how} load {:.2} instantiate {:.2} run {:.2} ms{why}",
             ms(times.load),
             ms(times.instantiate),
             ms(times.run)
@@ -198,7 +202,12 @@ fn start(
         let mut bytes = [0u8; 4];
         memory.read(&store, at, &mut bytes)?;
         if u32::from_le_bytes(bytes) == WANTS_COLD {
-            return Ok(Ended::WantsCold);
+            memory.read(&store, at + 4, &mut bytes)?;
+            let mut why = vec![0u8; (u32::from_le_bytes(bytes) as usize).min(4096)];
+            memory.read(&store, at + 8, &mut why)?;
+            return Ok(Ended::WantsCold(
+                String::from_utf8_lossy(&why).replace('\n', " "),
+            ));
         }
     }
     Ok(Ended::Status(code))

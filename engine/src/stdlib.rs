@@ -117,14 +117,18 @@ unsafe extern "C" {
     fn _PyDict_NewPresized(minused: ffi::Py_ssize_t) -> *mut ffi::PyObject;
 }
 
-/// `Py_InitializeFromConfig(config)` in its two phases: the core (builtins, sys, the frozen
-/// importlib), then the main one, which imports. When `carried` is the stdlib `config` was
-/// pointed at ([`configure`]), zipimport gets its directory in between.
+/// `Py_InitializeFromConfig(config)`. When `carried` is the stdlib `config` was pointed at
+/// ([`configure`]), in its two phases: the core (builtins, sys, the frozen importlib), then,
+/// once zipimport has the carried zip's directory, the main one, which imports. Otherwise in
+/// one, exactly as python3 starts.
 ///
 /// # Safety
 /// As `Py_InitializeFromConfig`; once per process.
 pub unsafe fn start(config: &mut ffi::PyConfig, carried: Option<&Carried>) -> ffi::PyStatus {
     unsafe {
+        if carried.is_none() {
+            return ffi::Py_InitializeFromConfig(config);
+        }
         config._init_main = 0;
         let status = ffi::Py_InitializeFromConfig(config);
         if ffi::PyStatus_Exception(status) != 0 {

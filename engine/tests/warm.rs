@@ -566,6 +566,11 @@ fn started(s: &Setup, socket: &Path, args: &[&str]) -> (Child, String) {
 /// it.
 #[test]
 fn signals_reach_the_program() {
+    // A shell starts background jobs with SIGINT ignored, and python3 then leaves it ignored
+    // (no KeyboardInterrupt): the programs here must start with the default disposition
+    // wherever the tests were started from.
+    // SAFETY: restoring a default disposition, which every process may do at any time.
+    unsafe { libc::signal(libc::SIGINT, libc::SIG_DFL) };
     // Children forked ahead of their call, and forked when it comes.
     for pool in ["2", "0"] {
         signals_with_pool(pool);
@@ -597,7 +602,14 @@ fn signals_with_pool(pool: &str) {
             python.wait_with_output().unwrap(),
             warm.wait_with_output().unwrap(),
         );
-        assert_eq!(got.status.signal(), Some(sig));
+        assert_eq!(
+            got.status.signal(),
+            Some(sig),
+            "signal {sig}: the warm client ended with {} (python3: {}), stderr:\n{}",
+            got.status,
+            want.status,
+            String::from_utf8_lossy(&got.stderr)
+        );
         assert_eq!(got.status.into_raw(), want.status.into_raw());
         assert_eq!(
             String::from_utf8_lossy(&got.stderr),

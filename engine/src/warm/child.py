@@ -27,6 +27,10 @@ DERIVED = frozenset({
     "sys_path_0", "_is_python_build", "use_frozen_modules",
 })
 
+# How start-up ran, not what it made: stdlib::start always initialises in two phases
+# (`_init_main` 0, then the main phase), and the server has run both before any call.
+PHASES = frozenset({"_init_main"})
+
 # Normalised at start-up ("UTF-8" is read, "utf-8" is kept): compared by codec.
 ENCODINGS = frozenset({"filesystem_encoding", "stdio_encoding"})
 
@@ -36,7 +40,7 @@ def merge(server, client):
     (3.13's new ones included) must equal the server's."""
     import codecs
     for key, ours in server.items():
-        if key in PER_CALL or key in DERIVED:
+        if key in PER_CALL or key in DERIVED or key in PHASES:
             continue
         theirs = client.get(key)
         if key in ENCODINGS and ours and theirs:

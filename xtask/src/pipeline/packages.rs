@@ -201,7 +201,8 @@ fn explain(model: &Model, stderr: &str, requirements: &Path) -> String {
         .collect();
     let why = if model.target.dist.wheel_platforms().is_empty() {
         format!(
-            "{} executables cannot load compiled extension modules, so only pure-Python wheels (py3-none-any) can be used",
+            "{} executables cannot load compiled extension modules, so only pure-Python wheels (py3-none-any) can be used: \
+             use a pure-Python alternative, or a target that loads them (a glibc target)",
             model.target.name
         )
     } else {

@@ -70,5 +70,14 @@ fn main() {
             });
         println!("cargo:rerun-if-changed={}", pc.display());
         println!("cargo:rustc-env=ISOLATE_PREFIX={prefix}");
+        // The pre-initialised isolate's entry points (src/wasi_snapshot.rs): rustc exports
+        // only `_start` from a wasm executable.
+        for name in [
+            "wizer-initialize",
+            "pysysroot-resume",
+            "pysysroot_warm_protocol",
+        ] {
+            println!("cargo:rustc-link-arg-bin=isolate=-Wl,--export={name}");
+        }
     }
 }

@@ -10,6 +10,9 @@
 //!
 //! - [`warm`] (Linux): a server that starts the interpreter once and forks it for each
 //!   program, with python3's behaviour, and its client.
+//! - `wasi_snapshot` (WASI): the isolate module pre-initialised at build time, resumed with
+//!   each run's command line, environment and stdio, or handing the run to the cold module
+//!   when a cold start would initialise differently.
 //!
 //! Where the standard library comes from is decided by [`stdlib`]: appended to the executable
 //! (a single relocatable file), or next to it like python3's `lib/pythonX.Y`.
@@ -20,6 +23,8 @@ mod status;
 pub mod stdlib;
 #[cfg(target_os = "linux")]
 pub mod warm;
+#[cfg(target_os = "wasi")]
+pub mod wasi_snapshot;
 mod zipdir;
 
 use pyo3::ffi;

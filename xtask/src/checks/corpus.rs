@@ -99,6 +99,8 @@ pub struct Report {
     pub outcomes: BTreeMap<String, Outcome>,
     /// Programs that print the platform on purpose.
     pub platform_specific: Vec<String>,
+    /// Every case run, in order.
+    pub ran: Vec<Case>,
 }
 
 /// Runs every corpus program (and CLI case) with both interpreters and compares.
@@ -117,6 +119,7 @@ pub fn check(
         failures: Vec::new(),
         outcomes: BTreeMap::new(),
         platform_specific: Vec::new(),
+        ran: Vec::new(),
     };
     let mut all: Vec<Case> = Vec::new();
     for p in load(corpus_dir)? {
@@ -180,6 +183,7 @@ pub fn check(
             report.outcomes.insert(case.name.clone(), a);
         }
     }
+    report.ran = all;
     Ok(report)
 }
 
@@ -199,7 +203,7 @@ pub struct Case {
 }
 
 impl Case {
-    fn new(name: &str, args: &[&str]) -> Case {
+    pub fn new(name: &str, args: &[&str]) -> Case {
         Case {
             name: name.into(),
             args: args.iter().map(|s| s.to_string()).collect(),

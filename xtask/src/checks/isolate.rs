@@ -3,6 +3,7 @@
 //! module, the single file in a fresh place, Ctrl-C, the bit-exact corpus, the same output as
 //! the native build (for cross targets), and CPython's own tests.
 
+use crate::checks::warm::{self, Warm};
 use crate::checks::{Interp, Outcome, behaviour, binary, corpus, hacl, interpreter, regrtest, run};
 use crate::model::Model;
 use crate::model::sysroot::{PREFIX, Sysroot};
@@ -84,11 +85,26 @@ pub fn check(model: &Model, sysroot: &Sysroot, opts: &Options) -> Result<String>
         println!("  Ctrl-C:      not applicable (no signals on this platform)");
     }
     let mut summary = bit_exact(model, sysroot, &python, &exe, &scratch)?;
+    let mut warm = warm_corpus(model, sysroot, &python, &scratch)?;
+    if let Some((line, _)) = &warm {
+        summary.push_str(line);
+    }
     if opts.regrtest {
         let python = behaviour::wrapped_for_children(&python)?;
         let isolate = behaviour::wrapped_for_children(&isolate)?;
-        let line = regrtest::compare(&model.recipe.checks.regrtests, &python, &isolate, &scratch)?;
+        let mut isolates = vec![&isolate];
+        isolates.extend(warm.as_ref().map(|(_, w)| &w.interp));
+        let tests = &model.recipe.checks.regrtests;
+        let line = regrtest::compare(tests, &python, &isolates, &scratch)?;
         summary.push_str(&format!("; regrtest {line}"));
+        if let Some((_, w)) = &mut warm {
+            let run = corpus::Case {
+                args: ["-m", "test"].iter().map(|a| a.to_string()).collect(),
+                ..corpus::Case::new("regrtest", &[])
+            };
+            w.verify(&[run])?;
+            summary.push_str(", through the snapshot too");
+        }
     }
     Ok(summary)
 }
@@ -124,6 +140,83 @@ fn single_file(model: &Model, sysroot: &Sysroot, prefix: Option<&str>) -> Result
     )?;
     println!("  stripped:    {line}");
     Ok(())
+}
+
+/// Interleaved rounds of the per-call start measurement: as many calls as the native warm
+/// path's acceptance asks for.
+const START_ROUNDS: usize = 200;
+
+/// On a target whose isolate is pre-initialised: the corpus through snapshots of `bin/` and
+/// the single file taken with the compared runs' environment (the shipped ones hand those
+/// runs to the cold module, which `bit_exact` proved), each run resuming exactly where it
+/// may. Returns the summary and the `bin/` snapshot, for CPython's tests.
+fn warm_corpus(
+    model: &Model,
+    sysroot: &Sysroot,
+    python: &Interp,
+    scratch: &Path,
+) -> Result<Option<(String, Warm)>> {
+    if model.runner.snapshot_command(&sysroot.root)?.is_none() {
+        return Ok(None);
+    }
+    let cases = cases(model, sysroot, scratch)?;
+    let homes = [
+        (sysroot.isolate(model), sysroot.root.clone()),
+        (sysroot.standalone(model), sysroot.root.join("dist")),
+    ];
+    let mut bin = None;
+    let mut line = String::new();
+    for (i, (shipped, home)) in homes.into_iter().enumerate() {
+        let dir = scratch.join(format!("warm-{i}"));
+        let mut warm = Warm::prepare(model, &shipped, &home, &dir, &python.exe)?;
+        println!(
+            "  bit-exact corpus through the snapshot {} (home {}), against {}:",
+            warm.interp.exe,
+            home.display(),
+            python.exe
+        );
+        let r = corpus::check(
+            &model.layout().corpus_dir(),
+            python,
+            &warm.interp,
+            &model.target.name,
+            &sysroot.manifest.modules.builtin,
+            &cases,
+        )?;
+        if !r.failures.is_empty() {
+            bail!(
+                "the snapshot {} differs from python3 on: {}",
+                warm.interp.exe,
+                r.failures.join(", ")
+            );
+        }
+        let resumed = warm.verify(&r.ran)?;
+        println!(
+            "  warm: {resumed} of {} runs resumed the snapshot, the others (interpreter options, PYTHON* variables) started the cold module, as they must",
+            r.ran.len()
+        );
+        line = format!(
+            "; warm path bit-exact {}/{} ({resumed} resumed), single file too",
+            r.passed, r.total
+        );
+        bin.get_or_insert(warm);
+    }
+    let times = warm::start_times(model, &sysroot.isolate(model), scratch, START_ROUNDS)?;
+    println!("  start:       {times}");
+    line.push_str(&format!("; {times}"));
+    Ok(bin.map(|w| (line, w)))
+}
+
+/// The command lines compared beyond the corpus programs.
+fn cases(model: &Model, sysroot: &Sysroot, scratch: &Path) -> Result<Vec<corpus::Case>> {
+    let mut cases = corpus::cli_cases(scratch)?;
+    let home = model.runner.is_native().then_some(sysroot.root.as_path());
+    cases.extend(corpus::env_cases(
+        &scratch.join("env"),
+        &sysroot.manifest.python.abi,
+        home,
+    )?);
+    Ok(cases)
 }
 
 /// The executable itself: its kind, what it needs, its HACL* code and its exports.
@@ -195,13 +288,7 @@ fn bit_exact(
     scratch: &Path,
 ) -> Result<String> {
     let corpus_dir = model.layout().corpus_dir();
-    let mut cases = corpus::cli_cases(scratch)?;
-    let home = model.runner.is_native().then_some(sysroot.root.as_path());
-    cases.extend(corpus::env_cases(
-        &scratch.join("env"),
-        &sysroot.manifest.python.abi,
-        home,
-    )?);
+    let cases = cases(model, sysroot, scratch)?;
     let reference = python.clone();
     let mut summary = String::new();
     let mut native_outcomes = None;

@@ -4,8 +4,9 @@
 //! [`interpreter`] runs a check script inside an interpreter; [`hacl`] proves the HACL* code
 //! is really linked; [`binary`] holds executables to the target's `dist` policy; [`corpus`]
 //! compares programs byte for byte between python3 and the isolate; [`regrtest`] runs
-//! CPython's own tests in both; [`behaviour`] covers Ctrl-C and relocation; [`sysroot`] and
-//! [`isolate`] put them together for a staged sysroot and a built isolate.
+//! CPython's own tests in both; [`behaviour`] covers Ctrl-C and relocation; [`warm`] proves the
+//! pre-initialised WASI isolate's resumes; [`sysroot`] and [`isolate`] put them together for a
+//! staged sysroot and a built isolate.
 
 pub mod behaviour;
 pub mod binary;
@@ -15,6 +16,7 @@ pub mod interpreter;
 pub mod isolate;
 pub mod regrtest;
 pub mod sysroot;
+pub mod warm;
 
 use crate::model::target::Runner;
 use anyhow::{Context, Result};

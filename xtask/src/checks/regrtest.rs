@@ -6,11 +6,11 @@ use anyhow::{Result, bail};
 use std::path::Path;
 use std::time::Instant;
 
-/// Runs `tests` with each interpreter; returns the common summary line.
+/// Runs `tests` with python3 and with each isolate; returns the common summary line.
 pub fn compare(
     tests: &[String],
     python: &Interp,
-    isolate: &Interp,
+    isolates: &[&Interp],
     scratch: &Path,
 ) -> Result<String> {
     if tests.is_empty() {
@@ -19,7 +19,7 @@ pub fn compare(
         );
     }
     let mut results = Vec::new();
-    for interp in [python, isolate] {
+    for interp in std::iter::once(python).chain(isolates.iter().copied()) {
         let dir = scratch.join("regrtest");
         fs::remove_dir_all(&dir)?;
         fs::create_dir_all(&dir)?;
@@ -58,12 +58,15 @@ pub fn compare(
         }
         results.push(summary);
     }
-    if results[0] != results[1] {
-        bail!(
-            "the isolate's test results differ from python3's:\n  python3: {:?}\n  isolate: {:?}",
-            results[0],
-            results[1]
-        );
+    for (isolate, result) in isolates.iter().zip(&results[1..]) {
+        if *result != results[0] {
+            bail!(
+                "the test results of {} differ from python3's:\n  python3: {:?}\n  isolate: {:?}",
+                isolate.exe,
+                results[0],
+                result
+            );
+        }
     }
-    Ok(results[1].join(" | "))
+    Ok(results[0].join(" | "))
 }

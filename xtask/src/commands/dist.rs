@@ -162,11 +162,16 @@ fn validate(model: &Model, s: &Sysroot) -> Result<Report> {
     let m = &s.manifest;
     let rel = |p: &Path| p.strip_prefix(&s.root).unwrap_or(p).display().to_string();
     let exes = [s.python(), s.isolate(model), s.standalone(model)];
+    // A pre-initialised isolate ships the module it was made from beside it.
+    let cold = exes[1..]
+        .iter()
+        .map(|e| crate::pipeline::snapshot::cold_path(e))
+        .filter(|c| c.is_file());
     let mut executables = BTreeMap::new();
-    for exe in &exes {
+    for exe in exes.iter().cloned().chain(cold) {
         executables.insert(
-            rel(exe),
-            binary::policy(exe, model.target, m.link.shared_library_name())?,
+            rel(&exe),
+            binary::policy(&exe, model.target, m.link.shared_library_name())?,
         );
     }
     for exe in &exes[1..] {

@@ -49,6 +49,12 @@ pub fn report(settings: &Settings, targets: &[&Target], extra_apt: &[&str]) -> R
                 mark(m.pip_targets.contains(&t.name))
             );
         }
+        for c in &t.host_tools.cargo {
+            println!(
+                "  {} pinned tool {c} (built from this repository)",
+                mark(m.pip_targets.contains(&t.name))
+            );
+        }
     }
     if m.is_empty() && bad_toolchains.is_empty() {
         println!("everything is in place");

@@ -32,7 +32,7 @@ pub const COMMON_APT: &[&str] = &[
 pub struct Missing {
     pub apt: Vec<String>,
     pub rustup: Vec<String>,
-    /// Targets whose pinned PyPI tools are not installed.
+    /// Targets whose pinned tools (PyPI packages, cargo-built tools) are not installed.
     pub pip_targets: Vec<String>,
 }
 
@@ -67,7 +67,7 @@ pub fn missing(settings: &Settings, targets: &[&Target], extra_apt: &[&str]) -> 
         rustup: rustup.into_iter().filter(|t| !have.contains(t)).collect(),
         pip_targets: targets
             .iter()
-            .filter(|t| !Tools::is_provisioned(&settings.layout.cache, t))
+            .filter(|t| !Tools::is_provisioned(&settings.layout.root, &settings.layout.cache, t))
             .map(|t| t.name.clone())
             .collect(),
     }

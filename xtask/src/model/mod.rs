@@ -5,6 +5,7 @@
 //! cross-checked together; [`Model`] is one build's choice among them (recipe, target,
 //! flavor) with its host tools; [`sysroot::Sysroot`] is a built sysroot with its manifest.
 
+pub mod cargo_tool;
 pub mod library;
 pub mod mirror;
 pub mod recipe;

@@ -123,8 +123,14 @@ pub enum Runner {
     Native,
     /// Under qemu's user-mode emulator: `command` is its program and options.
     QemuUser { command: Vec<String> },
-    /// Under a WASI runtime: `command` runs a module given after it, with `--argv0`.
-    Wasi { command: Vec<String> },
+    /// Under a WASI runtime: `command` runs a module given after it, with `--argv0`;
+    /// `snapshot`, when given, pre-initialises a module (`{home}` is the directory the runner
+    /// gives the guest as the module's home).
+    Wasi {
+        command: Vec<String>,
+        #[serde(default)]
+        snapshot: Vec<String>,
+    },
 }
 
 impl Runner {
@@ -136,7 +142,7 @@ impl Runner {
     pub fn command(&self) -> &[String] {
         match self {
             Runner::Native => &[],
-            Runner::QemuUser { command } | Runner::Wasi { command } => command,
+            Runner::QemuUser { command } | Runner::Wasi { command, .. } => command,
         }
     }
 
@@ -162,10 +168,28 @@ impl Runner {
             Runner::QemuUser { command } => Runner::QemuUser {
                 command: template::expand(command, vars)?,
             },
-            Runner::Wasi { command } => Runner::Wasi {
-                command: template::expand(command, vars)?,
-            },
+            Runner::Wasi { command, snapshot } => {
+                // `{home}` is the module's: `snapshot_command` fills it in.
+                let mut later = vars.clone();
+                later.insert("home".into(), vec!["{home}".into()]);
+                Runner::Wasi {
+                    command: template::expand(command, vars)?,
+                    snapshot: template::expand(snapshot, &later)?,
+                }
+            }
         })
+    }
+
+    /// The command that pre-initialises a module whose home (mapped where the runner maps a
+    /// module's home) is `home`, if this runner can; the options and the modules follow it.
+    pub fn snapshot_command(&self, home: &Path) -> Result<Option<Vec<String>>> {
+        match self {
+            Runner::Wasi { snapshot, .. } if !snapshot.is_empty() => Ok(Some(template::expand(
+                snapshot,
+                &template::vars([("home", home.display().to_string())]),
+            )?)),
+            _ => Ok(None),
+        }
     }
 
     /// Rebuilt from a manifest's record, which keeps only the command: the kind comes from
@@ -174,7 +198,10 @@ impl Runner {
         match self {
             Runner::Native => Runner::Native,
             Runner::QemuUser { .. } => Runner::QemuUser { command },
-            Runner::Wasi { .. } => Runner::Wasi { command },
+            Runner::Wasi { snapshot, .. } => Runner::Wasi {
+                command,
+                snapshot: snapshot.clone(),
+            },
         }
     }
 }
@@ -385,6 +412,9 @@ pub struct HostTools {
     /// Pinned PyPI requirements installed into the tool environment (`ziglang==0.15.2`).
     #[serde(default)]
     pub pip: Vec<String>,
+    /// Tools built from this repository (`recipes/tools/<name>.toml` with a `[cargo]` table).
+    #[serde(default)]
+    pub cargo: Vec<String>,
 }
 
 impl Target {
@@ -685,7 +715,7 @@ mod tests {
         let a = Target::parse(path, WASI, |_| None).unwrap();
         let edited = WASI.replace("[host_tools]", "[host_tools]\napt = [\"something-else\"]");
         let runner = WASI.replace(
-            "command = [\"{tools}/bin/python\"",
+            "command = [\"{wasi_runner}\"",
             "command = [\"other-runtime\"",
         );
         assert_ne!(runner, WASI);

@@ -1,9 +1,12 @@
-//! Host tools a target needs beyond the system's: pinned PyPI packages (zig, wasmtime) in a
-//! virtual environment of their own under the cache, keyed by the pinned requirements.
+//! Host tools a target needs beyond the system's: pinned PyPI packages (zig) in a virtual
+//! environment of their own under the cache, keyed by the pinned requirements, and tools
+//! built from a crate of this repository ([`cargo_tool`]: the WASI runner).
 //!
 //! Target files refer to that environment as `{tools}` (`{tools}/bin/python -m ziglang cc`),
-//! and to the repository as `{root}`.
+//! to a cargo-built tool by its name (`{wasi_runner}`), to the pinned-tools cache as
+//! `{tools_cache}`, and to the repository as `{root}`.
 
+use crate::model::cargo_tool::{self, CargoTool};
 use crate::model::target::Target;
 use crate::util::template::{self, Vars};
 use crate::util::{fs, hash, process, progress};
@@ -16,6 +19,10 @@ pub struct Tools {
     pub venv: Option<PathBuf>,
     /// The repository, for the helper scripts a target's commands name as `{root}/xtask/py/...`.
     pub root: PathBuf,
+    /// Tools built from this repository's crates, by name.
+    pub cargo: Vec<CargoTool>,
+    /// Where pinned tools (and what they keep, such as compiled WebAssembly) live.
+    pub cache: PathBuf,
 }
 
 /// Whether resolving may install what is missing.
@@ -27,11 +34,16 @@ pub enum Install {
 }
 
 impl Tools {
-    pub fn is_provisioned(cache: &Path, target: &Target) -> bool {
-        target.host_tools.pip.is_empty()
+    pub fn is_provisioned(root: &Path, cache: &Path, target: &Target) -> bool {
+        let pip = target.host_tools.pip.is_empty()
             || env_path(cache, &target.host_tools.pip)
                 .join(".complete")
-                .is_file()
+                .is_file();
+        pip && target
+            .host_tools
+            .cargo
+            .iter()
+            .all(|name| cargo_tool::locate(root, cache, name).is_ok_and(|(_, built)| built))
     }
 
     /// The target's pinned PyPI tools, installed once when `install` allows it.
@@ -51,19 +63,44 @@ impl Tools {
                 Some(pinned_env(cache, reqs, offline, install, &how)?)
             }
         };
+        let mut cargo = Vec::new();
+        for name in &target.host_tools.cargo {
+            let (tool, built) = cargo_tool::locate(root, cache, name)?;
+            if !built {
+                match install {
+                    Install::No => bail!(
+                        "the tool {name} is not built: cargo xtask provision --target {}",
+                        target.name
+                    ),
+                    Install::Yes => cargo_tool::build(&tool, cache, offline)?,
+                }
+            }
+            cargo.push(tool);
+        }
         Ok(Tools {
             venv,
             root: root.to_path_buf(),
+            cargo,
+            cache: cache.to_path_buf(),
         })
     }
 
-    /// `{root}` and `{tools}`.
+    /// `{root}`, `{tools}`, `{tools_cache}` and each cargo-built tool's name.
     pub fn vars(&self) -> Vars {
-        let mut pairs = vec![("root", self.root.display().to_string())];
+        let mut vars = template::vars([
+            ("root", self.root.display().to_string()),
+            (
+                "tools_cache",
+                self.cache.join("tools").display().to_string(),
+            ),
+        ]);
         if let Some(v) = &self.venv {
-            pairs.push(("tools", v.display().to_string()));
+            vars.insert("tools".into(), vec![v.display().to_string()]);
         }
-        template::vars(pairs)
+        for t in &self.cargo {
+            vars.insert(t.var(), vec![t.binary.display().to_string()]);
+        }
+        vars
     }
 
     /// A command from a target file with `{tools}` and `{root}` resolved.
@@ -232,6 +269,8 @@ mod tests {
         let tools = Tools {
             venv: Some(PathBuf::from("/work/repo/cache/tools/venv-1")),
             root: PathBuf::from("/work/repo"),
+            cargo: Vec::new(),
+            cache: PathBuf::from("/work/repo/cache"),
         };
         let argv: Vec<String> = ["{tools}/bin/python", "{root}/xtask/py/zig_cc.py", "-O2"]
             .map(String::from)

@@ -241,7 +241,17 @@ pub fn isolate(model: &Model, sysroot: &Sysroot, requirements: Option<&Path>) ->
         .join("release")
         .join(&name);
     let exe = sysroot.isolate(model);
-    fs::copy_file(&built, &exe)?;
+    match model.runner.snapshot_command(&sysroot.root)? {
+        // Pre-initialised, with the sysroot as its home, as the runner maps it for bin/.
+        Some(_) => {
+            let cold = super::snapshot::cold_path(&exe);
+            fs::copy_file(&built, &cold)?;
+            super::snapshot::take(&model.runner, &cold, &exe, &sysroot.root, &[])?;
+        }
+        None => {
+            fs::copy_file(&built, &exe)?;
+        }
+    }
     if let Some(config) = bolted(model, sysroot) {
         bolt_isolate(model, sysroot, config, &exe)?;
     }
@@ -314,7 +324,18 @@ fn bundle_stdlib(
             &zip,
             &lib.join(format!("python{}.zip", abi.replace('.', ""))),
         )?;
-        fs::copy_file(exe, &standalone)?;
+        match model.runner.snapshot_command(&dist)? {
+            // Its own snapshot: what start-up reads is what ships beside it.
+            Some(_) => {
+                let cold = super::snapshot::cold_path(&standalone);
+                fs::copy_file(&super::snapshot::cold_path(exe), &cold)?;
+                fs::set_executable(&cold)?;
+                super::snapshot::take(&model.runner, &cold, &standalone, &dist, &[])?;
+            }
+            None => {
+                fs::copy_file(exe, &standalone)?;
+            }
+        }
     }
     fs::set_executable(&standalone)?;
     if !standalone.is_file() {

@@ -18,6 +18,7 @@ pub mod packages;
 pub mod patch;
 pub mod publish;
 pub mod record;
+pub mod snapshot;
 pub mod substitute;
 pub mod training;
 pub mod unpack;

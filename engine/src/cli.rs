@@ -23,6 +23,11 @@ use std::ffi::c_char;
 pub unsafe fn main(argc: isize, argv: *mut *mut c_char) -> i32 {
     // SAFETY: the caller vouches for argv.
     let args = unsafe { std::slice::from_raw_parts(argv, argc.max(0) as usize) };
+    #[cfg(not(target_os = "wasi"))]
+    if let Some(&first) = args.first() {
+        // SAFETY: every argument is a valid C string.
+        crate::elf::note_argv0(unsafe { std::ffi::CStr::from_ptr(first) });
+    }
     #[cfg(target_os = "linux")]
     if let Some(&first) = args.get(1) {
         // SAFETY: every argument is a valid C string.

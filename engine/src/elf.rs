@@ -94,6 +94,19 @@ pub fn find_section(file: &mut File, name: &[u8]) -> io::Result<Option<Span>> {
     Ok(None)
 }
 
+/// `argv[0]` as a C `main` received it. Rust's std knows the arguments by itself only with
+/// glibc; under musl an executable whose `main` is C's (the isolate) has none in
+/// `std::env::args_os()`.
+#[cfg(not(target_os = "wasi"))]
+static ARGV0: std::sync::OnceLock<std::ffi::OsString> = std::sync::OnceLock::new();
+
+/// Records `argv[0]` for [`running_executable`], once, before anything asks for it.
+#[cfg(not(target_os = "wasi"))]
+pub fn note_argv0(argv0: &std::ffi::CStr) {
+    use std::os::unix::ffi::OsStrExt;
+    let _ = ARGV0.set(std::ffi::OsStr::from_bytes(argv0.to_bytes()).to_os_string());
+}
+
 /// The file this process runs: `/proc/self/exe`, or, where there is no /proc (an empty root,
 /// a minimal container), where `argv[0]` leads, as CPython's getpath finds python3 then: a
 /// path when it holds a slash, else the first executable of that name on `PATH`. Not on WASI,
@@ -103,7 +116,11 @@ pub fn running_executable() -> Option<PathBuf> {
     if let Ok(exe) = std::fs::read_link("/proc/self/exe") {
         return Some(exe);
     }
-    let argv0 = PathBuf::from(std::env::args_os().next()?);
+    let argv0 = PathBuf::from(
+        std::env::args_os()
+            .next()
+            .or_else(|| ARGV0.get().cloned())?,
+    );
     if argv0.as_os_str().as_encoded_bytes().contains(&b'/') {
         return std::fs::canonicalize(&argv0).ok();
     }

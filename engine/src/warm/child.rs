@@ -112,13 +112,15 @@ fn finish_cold(stream: &UnixStream, why: &str) -> ! {
 
 /// Everything but the control socket: server state the program must not see.
 fn close_server_fds(keep: RawFd) {
-    // SAFETY: closing descriptors of this process only; nothing below 3 is touched.
-    unsafe {
-        if keep > 3 {
-            libc::close_range(3, keep as u32 - 1, 0);
-        }
-        libc::close_range(keep as u32 + 1, u32::MAX, 0);
+    // The system call, not libc's wrapper, which musl lacks.
+    let close_range = |first: u32, last: u32| {
+        // SAFETY: closing descriptors of this process only; nothing below 3 is touched.
+        unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
+    };
+    if keep > 3 {
+        close_range(3, keep as u32 - 1);
     }
+    close_range(keep as u32 + 1, u32::MAX);
 }
 
 fn prepare(

@@ -212,7 +212,14 @@ pub fn empty_root(standalone: &Path) -> Result<String> {
     )?;
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
-    let mut cmd = std::process::Command::new(if root { "chroot" } else { "unshare" });
+    let tool = if root { "chroot" } else { "unshare" };
+    let path = crate::util::process::on_path(tool).ok_or_else(|| {
+        anyhow::anyhow!(
+            "running {} in an empty root needs {tool}, which is not on PATH: install util-linux and coreutils",
+            standalone.display()
+        )
+    })?;
+    let mut cmd = std::process::Command::new(path);
     if !root {
         cmd.args(["--user", "--map-root-user", "chroot"]);
     }

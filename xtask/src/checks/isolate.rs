@@ -95,7 +95,8 @@ pub fn check(model: &Model, sysroot: &Sysroot, opts: &Options) -> Result<String>
         let mut isolates = vec![&isolate];
         isolates.extend(warm.as_ref().map(|(_, w)| &w.interp));
         let tests = &model.recipe.checks.regrtests;
-        let line = regrtest::compare(tests, &python, &isolates, &scratch)?;
+        let ignore = &model.target.checks.regrtest_ignore;
+        let line = regrtest::compare(tests, ignore, &python, &isolates, &scratch)?;
         summary.push_str(&format!("; regrtest {line}"));
         if let Some((_, w)) = &mut warm {
             let run = corpus::Case {

@@ -6,9 +6,11 @@ use anyhow::{Result, bail};
 use std::path::Path;
 use std::time::Instant;
 
-/// Runs `tests` with python3 and with each isolate; returns the common summary line.
+/// Runs `tests` (without the `ignore`d cases) with python3 and with each isolate; returns the
+/// common summary line.
 pub fn compare(
     tests: &[String],
+    ignore: &[String],
     python: &Interp,
     isolates: &[&Interp],
     scratch: &Path,
@@ -26,6 +28,9 @@ pub fn compare(
         let start = Instant::now();
         let mut args = vec!["-m".to_string(), "test".to_string()];
         args.extend(tests.iter().cloned());
+        for pattern in ignore {
+            args.extend(["--ignore".to_string(), pattern.clone()]);
+        }
         let out = run(interp, &args, Some(b""), &dir, &[])?;
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let summary: Vec<String> = text

@@ -56,6 +56,8 @@ pub struct Target {
     pub dist: Dist,
     #[serde(default)]
     pub host_tools: HostTools,
+    #[serde(default)]
+    pub checks: TargetChecks,
     /// The file it was read from.
     #[serde(skip)]
     pub path: std::path::PathBuf,
@@ -352,6 +354,17 @@ impl LinkOutput {
     }
 }
 
+/// How the target's executables are checked: no part of the build's identity.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetChecks {
+    /// CPython test cases (regrtest `--ignore` patterns) that fail on this platform in
+    /// python3 itself, for a reason the target file gives: left out for python3 and the
+    /// isolate alike.
+    #[serde(default)]
+    pub regrtest_ignore: Vec<String>,
+}
+
 /// What `dist` allows a shipped executable to need: policy, no part of the build's identity.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -642,6 +655,7 @@ fn identity(raw: &toml::Table, chosen: Option<&str>) -> toml::Table {
     let mut t = raw.clone();
     t.remove("host_tools");
     t.remove("dist");
+    t.remove("checks");
     // How this machine runs target programs (an emulator, a WASI runtime) changes how fast
     // the checks run, never what the build makes: a new runner must not rebuild sysroots.
     t.remove("runner");
@@ -713,7 +727,10 @@ mod tests {
     fn policy_host_packages_and_the_runner_are_no_part_of_the_identity() {
         let path = Path::new("sysroots/wasi.toml");
         let a = Target::parse(path, WASI, |_| None).unwrap();
-        let edited = WASI.replace("[host_tools]", "[host_tools]\napt = [\"something-else\"]");
+        let edited = WASI.replace(
+            "[host_tools]",
+            "[checks]\nregrtest_ignore = [\"test_x\"]\n[host_tools]\napt = [\"something-else\"]",
+        );
         let runner = WASI.replace(
             "command = [\"{wasi_runner}\"",
             "command = [\"other-runtime\"",

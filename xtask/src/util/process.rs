@@ -4,7 +4,7 @@
 use crate::util::{fs, progress, shell};
 use anyhow::{Result, anyhow, bail};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -26,6 +26,14 @@ fn cannot_start(cmd: &Command, e: std::io::Error) -> anyhow::Error {
         "cannot run {program}: {e}{hint}\n  command: {}",
         describe(cmd)
     )
+}
+
+/// `program` as this process's `PATH` finds it. A command whose environment is cleared
+/// would otherwise be looked up without `PATH` (only `/bin` and `/usr/bin`).
+pub fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
 }
 
 /// Runs with inherited stdio; a non-zero exit is an error.

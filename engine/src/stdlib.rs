@@ -257,13 +257,13 @@ unsafe fn directory(
             };
             let items = [
                 path,
-                Owned::new(ffi::PyLong_FromUnsignedLong(e.compress.into()))?,
-                Owned::new(ffi::PyLong_FromUnsignedLong(e.data_size.into()))?,
-                Owned::new(ffi::PyLong_FromUnsignedLong(e.file_size.into()))?,
+                Owned::new(ffi::PyLong_FromUnsignedLongLong(u64::from(e.compress)))?,
+                Owned::new(ffi::PyLong_FromUnsignedLongLong(u64::from(e.data_size)))?,
+                Owned::new(ffi::PyLong_FromUnsignedLongLong(u64::from(e.file_size)))?,
                 Owned::new(ffi::PyLong_FromUnsignedLongLong(e.file_offset))?,
-                Owned::new(ffi::PyLong_FromUnsignedLong(e.time.into()))?,
-                Owned::new(ffi::PyLong_FromUnsignedLong(e.date.into()))?,
-                Owned::new(ffi::PyLong_FromUnsignedLong(e.crc.into()))?,
+                Owned::new(ffi::PyLong_FromUnsignedLongLong(u64::from(e.time)))?,
+                Owned::new(ffi::PyLong_FromUnsignedLongLong(u64::from(e.date)))?,
+                Owned::new(ffi::PyLong_FromUnsignedLongLong(u64::from(e.crc)))?,
             ];
             let tuple = Owned::new(ffi::PyTuple_New(items.len() as ffi::Py_ssize_t))?;
             for (i, item) in items.into_iter().enumerate() {

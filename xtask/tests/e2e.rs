@@ -307,9 +307,7 @@ fn a_killed_build_and_a_concurrent_one() -> Result<()> {
     let s = settings();
     let catalog = Catalog::load(&s.layout)?;
     let recipe = catalog.recipe(None)?;
-    let final_dir = s
-        .layout
-        .sysroot_dir(target, &recipe.version, sysroot_manifest::Flavor::Static);
+    let final_dir = s.layout.sysroot_dir(target, &recipe.version, flavor());
     let key = || Manifest::load(&final_dir).ok().map(|(m, _)| m.build.key);
     let before = key();
     let logs = scratch("concurrent");
@@ -443,6 +441,8 @@ fn isolate_checks() -> Result<()> {
             target,
             "--python",
             &model.recipe.version,
+            "--flavor",
+            model.flavor.as_str(),
         ])
     })
 }
@@ -528,6 +528,8 @@ fn build_example(model: &xtask::model::Model) -> Result<std::path::PathBuf> {
         &model.target.name,
         "--python",
         &model.recipe.version,
+        "--flavor",
+        model.flavor.as_str(),
     ]);
     ensure!(
         out.status.success(),
@@ -537,7 +539,9 @@ fn build_example(model: &xtask::model::Model) -> Result<std::path::PathBuf> {
     let config = dir.join("pysysroot.toml");
     std::fs::write(&config, &out.stdout)?;
     let root = root();
-    let target_dir = root.join("target/examples").join(&model.target.name);
+    let target_dir = root
+        .join("target/examples")
+        .join(format!("{}-{}", model.target.name, model.flavor));
     let triple = &model.target.rust_triple;
     let status =
         std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
@@ -579,6 +583,8 @@ fn packages_from_pypi_work_as_in_python3() -> Result<()> {
             target,
             "--python",
             version,
+            "--flavor",
+            model.flavor.as_str(),
             "--no-regrtest",
             "--requirements",
             &req,

@@ -81,6 +81,32 @@ pub fn apt_installed(pkg: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// The architectures of `pkg:arch` packages that dpkg does not know yet: a foreign
+/// architecture's libraries (multiarch) need it added before `apt-get update`.
+fn foreign_architectures(packages: &[String]) -> BTreeSet<&str> {
+    let dpkg = |arg: &str| {
+        Command::new("dpkg")
+            .arg(arg)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+            .unwrap_or_default()
+    };
+    let known = format!(
+        "{} {}",
+        dpkg("--print-architecture"),
+        dpkg("--print-foreign-architectures")
+    );
+    architectures_to_add(packages, &known)
+}
+
+fn architectures_to_add<'a>(packages: &'a [String], known: &str) -> BTreeSet<&'a str> {
+    packages
+        .iter()
+        .filter_map(|p| p.split_once(':').map(|(_, arch)| arch))
+        .filter(|arch| !known.split_whitespace().any(|k| k == *arch))
+        .collect()
+}
+
 fn installed_rust_targets() -> BTreeSet<String> {
     Command::new("rustup")
         .args(["target", "list", "--installed"])
@@ -108,18 +134,26 @@ pub fn install(settings: &Settings, targets: &[&Target], extra_apt: &[&str]) -> 
         let root = unsafe { libc::geteuid() } == 0;
         let sudo: &[&str] = if root { &[] } else { &["sudo", "-n"] };
         progress::note(format!("installing Debian packages: {}", m.apt.join(" ")));
+        let add_arch: Vec<Vec<&str>> = foreign_architectures(&m.apt)
+            .into_iter()
+            .map(|arch| vec!["dpkg", "--add-architecture", arch])
+            .collect();
+        let first: String = add_arch
+            .iter()
+            .map(|a| format!("sudo {} && ", a.join(" ")))
+            .collect();
         let how = format!(
-            "installing Debian packages needs root: run `sudo apt-get install -y {}` yourself, or run this as root",
+            "installing Debian packages needs root: run `{first}sudo apt-get update && sudo apt-get install -y {}` yourself, or run this as root",
             m.apt.join(" ")
         );
-        for args in [
+        for args in add_arch.into_iter().chain([
             vec!["apt-get", "update", "-q"],
             [
                 vec!["apt-get", "install", "-y", "-q", "--no-install-recommends"],
                 m.apt.iter().map(String::as_str).collect(),
             ]
             .concat(),
-        ] {
+        ]) {
             let argv: Vec<&str> = sudo.iter().copied().chain(args).collect();
             process::run(
                 Command::new(argv[0])
@@ -147,4 +181,26 @@ pub fn install(settings: &Settings, targets: &[&Target], extra_apt: &[&str]) -> 
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_unknown_foreign_architectures_are_added() {
+        let packages: Vec<String> = [
+            "qemu-user",
+            "zlib1g:arm64",
+            "libc6:arm64",
+            "libz:riscv64",
+            "make:amd64",
+        ]
+        .map(String::from)
+        .to_vec();
+        let add = architectures_to_add(&packages, "amd64\n");
+        assert_eq!(add.into_iter().collect::<Vec<_>>(), ["arm64", "riscv64"]);
+        let add = architectures_to_add(&packages, "amd64\n arm64\nriscv64\n");
+        assert!(add.is_empty());
+    }
 }

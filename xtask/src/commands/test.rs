@@ -16,6 +16,9 @@ pub struct Args {
     /// Build the sysroots with PGO, as releases are.
     #[arg(long)]
     pub pgo: bool,
+    /// The flavor of the sysroots the tests build and link against.
+    #[arg(long, value_enum, default_value = "static")]
+    pub flavor: crate::commands::FlavorArg,
     /// Arguments for the end-to-end test harness (a test name filter, `--nocapture`...).
     #[arg(last = true)]
     pub harness: Vec<String>,
@@ -24,9 +27,11 @@ pub struct Args {
 /// Debian packages the tests themselves use, beyond what the targets need.
 pub const TEST_APT: &[&str] = &["util-linux", "python3", "nginx"];
 
-/// What the end-to-end tests read: the targets to build and check, whether with PGO.
+/// What the end-to-end tests read: the targets to build and check, whether with PGO, which
+/// flavor.
 pub const TARGETS_ENV: &str = "PYSYSROOT_TEST_TARGETS";
 pub const PGO_ENV: &str = "PYSYSROOT_TEST_PGO";
+pub const FLAVOR_ENV: &str = "PYSYSROOT_TEST_FLAVOR";
 
 pub fn run(settings: &Settings, args: &Args) -> Result<()> {
     let mirror = settings
@@ -70,6 +75,10 @@ pub fn run(settings: &Settings, args: &Args) -> Result<()> {
             .args(&args.harness)
             .env(TARGETS_ENV, names.join(","))
             .env(PGO_ENV, if args.pgo { "1" } else { "0" })
+            .env(
+                FLAVOR_ENV,
+                sysroot_manifest::Flavor::from(args.flavor).to_string(),
+            )
             .env(
                 crate::model::mirror::MIRROR_ENV,
                 format!("file://{}", mirror.display()),

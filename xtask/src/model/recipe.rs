@@ -89,6 +89,20 @@ pub struct Pgo {
     /// into the instrumented interpreter only: the optimised build never has them.
     #[serde(default)]
     pub test_modules: Vec<String>,
+    /// The task for an interpreter without the test modules (BOLT trains the production
+    /// python3 and the isolate), when `task` would fail there for want of them.
+    #[serde(default)]
+    pub task_without_test_modules: Option<Vec<String>>,
+}
+
+impl Pgo {
+    /// The task an interpreter with or without the test modules runs.
+    pub fn task_for(&self, has_test_modules: bool) -> &[String] {
+        match &self.task_without_test_modules {
+            Some(task) if !has_test_modules => task,
+            _ => &self.task,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -353,6 +367,19 @@ mod tests {
         assert_eq!(r.builtin_for("wasi"), ["zlib"]);
         assert_eq!(r.absent_for("wasi").len(), 2);
         assert_eq!(r.target_names().into_iter().collect::<Vec<_>>(), ["wasi"]);
+    }
+
+    #[test]
+    fn an_interpreter_without_test_modules_runs_its_own_task() {
+        let r = parse(MINIMAL).unwrap();
+        assert_eq!(r.pgo.task_for(false), r.pgo.task_for(true));
+        let own = parse(&MINIMAL.replace(
+            "completed = ",
+            "task_without_test_modules = [\"-m\", \"test\", \"test_int\"]\n        completed = ",
+        ))
+        .unwrap();
+        assert_eq!(own.pgo.task_for(true), ["-m", "test", "--pgo"]);
+        assert_eq!(own.pgo.task_for(false), ["-m", "test", "test_int"]);
     }
 
     #[test]

@@ -173,6 +173,7 @@ pub fn python3(
     fs::create_dir_all(&scratch)?;
     let training = crate::pipeline::training::TrainingSet {
         pgo: &model.recipe.pgo,
+        has_test_modules: false,
         corpus: model.layout().corpus_dir(),
         builtin: model.recipe.builtin_for(&model.target.name),
         target: model.target.name.clone(),

@@ -288,6 +288,7 @@ impl Build<'_> {
         let python = self.dir.join(make_var(&self.dir, "BUILDPYTHON")?);
         let training = TrainingSet {
             pgo: &self.model.recipe.pgo,
+            has_test_modules: true,
             corpus: self.model.layout().corpus_dir(),
             builtin: self.model.recipe.builtin_for(&self.model.target.name),
             target: self.model.target.name.clone(),

@@ -201,6 +201,7 @@ fn bolt_isolate(
     fs::create_dir_all(&scratch)?;
     let training = super::training::TrainingSet {
         pgo: &model.recipe.pgo,
+        has_test_modules: false,
         corpus: model.layout().corpus_dir(),
         builtin: sysroot.manifest.modules.builtin.clone(),
         target: model.target.name.clone(),

@@ -12,6 +12,8 @@ use std::time::Instant;
 
 pub struct TrainingSet<'a> {
     pub pgo: &'a Pgo,
+    /// Whether the interpreter has the recipe's test modules (only the instrumented one does).
+    pub has_test_modules: bool,
     /// The bit-exact corpus (`engine/corpus`).
     pub corpus: PathBuf,
     /// The builtin modules the interpreter has: corpus programs needing others are left out.
@@ -35,8 +37,9 @@ pub struct Run {
 impl TrainingSet<'_> {
     pub fn run(&self, interp: &Interp) -> Result<Run> {
         let start = Instant::now();
+        let task = self.pgo.task_for(self.has_test_modules);
         let mut cmd = interp.command();
-        cmd.args(&self.pgo.task)
+        cmd.args(task)
             .current_dir(&self.cwd)
             .envs(self.env.iter().cloned());
         // What the user's shell sets for Python must not steer the training.
@@ -77,7 +80,7 @@ impl TrainingSet<'_> {
         Ok(Run {
             exit_status,
             ran: vec![
-                format!("{} (exit status {exit_status})", self.pgo.task.join(" ")),
+                format!("{} (exit status {exit_status})", task.join(" ")),
                 format!("the bit-exact corpus ({programs} programs)"),
             ],
             seconds: start.elapsed().as_secs_f64().round(),

@@ -2,7 +2,8 @@
 //! a child process, scratch directories, and loopback servers.
 //!
 //! `cargo xtask test` runs the tests with `--ignored --test-threads=1` and sets the targets
-//! (`PYSYSROOT_TEST_TARGETS`), PGO (`PYSYSROOT_TEST_PGO`), the mirror and the cache. The tests
+//! (`PYSYSROOT_TEST_TARGETS`), PGO (`PYSYSROOT_TEST_PGO`), the flavor
+//! (`PYSYSROOT_TEST_FLAVOR`), the mirror and the cache. The tests
 //! build their own sysroots under `target/pysysroot/e2e-sysroots`: a developer's are never
 //! replaced. A sysroot is built once and shared by every test that needs it.
 
@@ -41,6 +42,18 @@ pub fn python() -> Option<String> {
 
 pub fn pgo() -> bool {
     std::env::var("PYSYSROOT_TEST_PGO").is_ok_and(|v| v == "1")
+}
+
+/// The flavor of the sysroots this run builds [default: static].
+pub fn flavor() -> Flavor {
+    let name = std::env::var("PYSYSROOT_TEST_FLAVOR").unwrap_or_default();
+    if name.is_empty() {
+        return Flavor::Static;
+    }
+    Flavor::ALL
+        .into_iter()
+        .find(|f| f.as_str() == name)
+        .unwrap_or_else(|| panic!("PYSYSROOT_TEST_FLAVOR={name:?} names no flavor"))
 }
 
 pub fn root() -> PathBuf {
@@ -137,10 +150,11 @@ pub fn build_args(target: &str) -> Vec<String> {
     if let Some(v) = python() {
         args.extend(["--python".to_string(), v]);
     }
+    args.extend(["--flavor".to_string(), flavor().to_string()]);
     args
 }
 
-/// The static sysroot of `target` for the default recipe, built once (a no-op when up to
+/// The sysroot of `target` for this run's recipe and flavor, built once (a no-op when up to
 /// date), with its model.
 pub fn with_sysroot<R>(
     catalog: &Catalog,
@@ -150,13 +164,7 @@ pub fn with_sysroot<R>(
     let args = build_args(target);
     xtask_ok(&args.iter().map(String::as_str).collect::<Vec<_>>())?;
     let s = settings();
-    let model = catalog.resolve(
-        &s,
-        target,
-        python().as_deref(),
-        Flavor::Static,
-        Install::Yes,
-    )?;
+    let model = catalog.resolve(&s, target, python().as_deref(), flavor(), Install::Yes)?;
     let sysroot = Sysroot::open(&model)?;
     f(&model, &sysroot)
 }

@@ -40,7 +40,8 @@ struct Global {
     #[arg(long, global = true, env = "PYSYSROOT_SYSROOTS", value_name = "DIR")]
     sysroots_dir: Option<PathBuf>,
     /// A binary cache to substitute sysroots from (repeatable, tried in order): file:///dir,
-    /// a directory, or http(s)://host/path.
+    /// a directory, http(s)://host/path, or s3://bucket/path (configured by the standard
+    /// AWS_* variables: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL).
     #[arg(
         long,
         global = true,

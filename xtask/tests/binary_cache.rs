@@ -2,7 +2,8 @@
 //! dav module) and each fault the issue names: a good substitute is published as a build
 //! would be; a bad one (tampered, truncated, unsigned, signed by an unknown key, signed for
 //! another key), an unreachable cache, a refused upload and a kill mid-substitution each end
-//! in a clear error or a fallback, never in a poisoned cache or a half-written sysroot.
+//! in a clear error or a fallback, never in a poisoned cache or a half-written sysroot. The
+//! same cache in an S3-compatible bucket (moto's S3 server) is pushed to and substituted from.
 
 mod support;
 
@@ -30,6 +31,18 @@ fn substitute_only(
     target: &str,
     version: &str,
 ) -> Output {
+    substitute_only_cmd(sysroots, cache, trusted, target, version)
+        .output()
+        .expect("xtask runs")
+}
+
+fn substitute_only_cmd(
+    sysroots: &Path,
+    cache: &str,
+    trusted: &Path,
+    target: &str,
+    version: &str,
+) -> Command {
     let mut args = vec![
         "build-python",
         "--target",
@@ -41,11 +54,9 @@ fn substitute_only(
     if !pgo() {
         args.push("--no-pgo");
     }
-    client(sysroots, cache, trusted)
-        .args(&args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("xtask runs")
+    let mut cmd = client(sysroots, cache, trusted);
+    cmd.args(&args).stdin(Stdio::null());
+    cmd
 }
 
 /// Whether a sysroot was published: a manifest outside the hidden staging directories.
@@ -366,7 +377,86 @@ fn faults(
     );
 
     concurrent_pushes(dir, server, keys, key, &good_archive)?;
-    killed_substitution(&fresh("killed"), &server.url, keys, target, version)
+    killed_substitution(&fresh("killed"), &server.url, keys, target, version)?;
+    s3_bucket(dir, keys, &statement, target, version)
+}
+
+/// The same cache in an S3-compatible bucket, through the S3 API (a real S3 server on
+/// 127.0.0.1, configured by the standard AWS variables): pushed once, pushed again as a
+/// no-op, substituted on a fresh machine; a bucket that does not exist is a clear error.
+fn s3_bucket(
+    dir: &Path,
+    keys: &Keys,
+    statement: &Statement,
+    target: &str,
+    version: &str,
+) -> Result<()> {
+    let key = &statement.key;
+    let server = s3_server(&dir.join("s3"), "releases")?;
+    let env = server.env();
+    let cache = "s3://releases/pysysroot/cache";
+    let push = |cache: &str, out: &str| {
+        xtask()
+            .args(["dist", "--target", target, "--python", version, "--out"])
+            .arg(dir.join(out))
+            .arg("--sign")
+            .arg(&keys.secret)
+            .args(["--push", cache])
+            .envs(env.iter().cloned())
+            .stdin(Stdio::null())
+            .output()
+    };
+    let out = push(cache, "dist-s3")?;
+    ensure!(
+        out.status.success(),
+        "the push to {cache} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again = push(cache, "dist-s3-again")?;
+    ensure!(
+        String::from_utf8_lossy(&again.stderr).contains("nothing to push"),
+        "a second push to {cache} uploaded again:\n{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+
+    // The archive comes from the bucket, not from the download cache of the runs above.
+    let downloaded = settings()
+        .layout
+        .cache
+        .join("downloads")
+        .join(&statement.sha256);
+    let _ = std::fs::remove_dir_all(&downloaded);
+    let fresh = dir.join("fresh-s3");
+    let out = substitute_only_cmd(&fresh, cache, &keys.public, target, version)
+        .envs(env.iter().cloned())
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(
+        out.status.success(),
+        "substitution from {cache} failed:\n{stderr}"
+    );
+    ensure!(
+        first_sysroot(&fresh)?.manifest.build.key == *key
+            && stderr.contains(&format!("from {cache}"))
+            && downloaded.is_dir(),
+        "the substitute did not come from {cache}:\n{stderr}"
+    );
+    ensure!(
+        !stderr.contains("X-Amz-Signature=") || stderr.contains("X-Amz-Signature=***"),
+        "a signed URL's signature reached the output:\n{stderr}"
+    );
+    println!("  {}", stderr.lines().last().unwrap_or_default());
+
+    let missing = push("s3://no-such-bucket/cache", "dist-s3-missing")?;
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    ensure!(
+        !missing.status.success()
+            && stderr.contains("s3://no-such-bucket/cache")
+            && stderr.contains("bucket does not exist"),
+        "a push to a missing bucket was not reported:\n{stderr}"
+    );
+    println!("  S3: pushed, pushed again as a no-op, substituted; a missing bucket is named");
+    Ok(())
 }
 
 /// Two machines push the same key at once: the cache ends up with one statement whose

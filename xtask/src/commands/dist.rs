@@ -37,7 +37,8 @@ pub struct Args {
     #[arg(long, value_name = "KEY_FILE")]
     pub sign: Option<PathBuf>,
     /// Upload each signed archive to this binary cache under its build key (file:///dir, a
-    /// directory, or http(s)://host/path accepting PUT); a key already there is left alone.
+    /// directory, http(s)://host/path accepting PUT, or s3://bucket/path with the AWS_*
+    /// settings); a key already there is left alone.
     #[arg(long, value_name = "URL", requires = "sign")]
     pub push: Option<String>,
 }

@@ -98,16 +98,40 @@ fn directory_url(path: &Path, spec: &str) -> Result<String> {
         .map_err(|_| anyhow!("mirror path {} must be absolute", dir.display()))
 }
 
-/// A URL with any user name and password replaced, for messages and logs; one that does not
-/// parse (which is when it gets printed in an error) loses whatever stands before an `@`.
+/// A URL with any user name and password, and a signed URL's signature, credential and token,
+/// replaced, for messages and logs; one that does not parse (which is when it gets printed in
+/// an error) loses whatever stands before an `@`.
 pub fn redact(url: &str) -> String {
     match reqwest::Url::parse(url) {
-        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
-            let _ = u.set_username("***");
-            let _ = u.set_password(None);
+        Ok(mut u) => {
+            if !u.username().is_empty() || u.password().is_some() {
+                let _ = u.set_username("***");
+                let _ = u.set_password(None);
+            }
+            // A signed URL (S3's presigned ones, and the like) carries its credential in the
+            // query: the signature, the access key, a session token.
+            let secret = |k: &str| {
+                k == "sig"
+                    || ["signature", "credential", "token"]
+                        .iter()
+                        .any(|s| k.to_ascii_lowercase().contains(s))
+            };
+            if u.query_pairs().any(|(k, _)| secret(&k)) {
+                let pairs: Vec<(String, String)> = u
+                    .query_pairs()
+                    .map(|(k, v)| {
+                        let v = if secret(&k) {
+                            "***".into()
+                        } else {
+                            v.into_owned()
+                        };
+                        (k.into_owned(), v)
+                    })
+                    .collect();
+                u.query_pairs_mut().clear().extend_pairs(pairs);
+            }
             u.to_string()
         }
-        Ok(_) => url.to_string(),
         Err(_) => {
             let Some((scheme, rest)) = url.split_once("://") else {
                 return url.to_string();
@@ -188,5 +212,14 @@ mod tests {
             assert!(!err.contains("secret"), "{err}");
         }
         assert_eq!(redact("https://h/x"), "https://h/x");
+        assert_eq!(redact("https://h/x?a=1&b=2"), "https://h/x?a=1&b=2");
+        let signed = "http://127.0.0.1:9/b/archives/f?X-Amz-Algorithm=AWS4-HMAC-SHA256\
+                      &X-Amz-Credential=AKIDEXAMPLE%2F20261203%2Fus-east-1%2Fs3%2Faws4_request\
+                      &X-Amz-Expires=3600&X-Amz-Security-Token=tok&X-Amz-Signature=abc123";
+        let shown = redact(signed);
+        for secret in ["AKIDEXAMPLE", "tok&", "abc123"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("X-Amz-Expires=3600"), "{shown}");
     }
 }

@@ -51,8 +51,10 @@ pub struct Source {
 }
 
 impl Source {
+    /// The last segment of the URL's path (a signed URL's query is not part of it).
     pub fn file_name(&self) -> &str {
-        self.url.rsplit('/').next().unwrap_or(&self.url)
+        let path = self.url.split(['?', '#']).next().unwrap_or(&self.url);
+        path.rsplit('/').next().unwrap_or(path)
     }
 }
 

@@ -1,6 +1,6 @@
-//! A place that holds named objects: a local directory, or an HTTP(S) server that answers
-//! GET and accepts PUT (a WebDAV server, nginx's dav module, most HTTP cache servers). What
-//! the binary cache of sysroots is kept in.
+//! A place that holds named objects: a local directory, an HTTP(S) server that answers GET
+//! and accepts PUT (a WebDAV server, nginx's dav module, most HTTP cache servers), or an
+//! S3-compatible bucket through its API. What the binary cache of sysroots is kept in.
 
 use crate::util::fs;
 use anyhow::{Context, Result, anyhow, bail};
@@ -11,16 +11,31 @@ use std::time::Duration;
 pub enum Store {
     Dir(PathBuf),
     Http(reqwest::Url),
+    S3(S3),
+}
+
+/// A bucket and a prefix in it, reached through the S3 API with the standard AWS settings
+/// from the environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
+/// `AWS_REGION`, `AWS_ENDPOINT_URL` for a server other than AWS's).
+#[derive(Debug, Clone)]
+pub struct S3 {
+    /// `s3://bucket/prefix/`, for messages.
+    spec: String,
+    prefix: String,
+    client: std::sync::Arc<object_store::aws::AmazonS3>,
 }
 
 /// Attempts for a request that failed in a way worth retrying (no connection, 5xx).
 const ATTEMPTS: u32 = 3;
 
 impl Store {
-    /// `file:///dir`, a directory, or `http(s)://host/prefix`.
+    /// `file:///dir`, a directory, `http(s)://host/prefix` or `s3://bucket/prefix`.
     pub fn parse(spec: &str) -> Result<Store> {
         let spec = spec.trim();
-        let how = "give file:///dir, a directory, or http(s)://host/path";
+        let how = "give file:///dir, a directory, http(s)://host/path or s3://bucket/path";
+        if let Some(rest) = spec.strip_prefix("s3://") {
+            return S3::new(rest, std::env::vars()).map(Store::S3);
+        }
         if spec.starts_with("http://") || spec.starts_with("https://") {
             let mut url = reqwest::Url::parse(spec).map_err(|e| {
                 anyhow!(
@@ -62,6 +77,9 @@ impl Store {
                 .map_err(|_| anyhow!("{} is not an absolute path", d.display()))?
                 .to_string(),
             Store::Http(base) => base.join(name)?.to_string(),
+            // Signed for an hour: the fetcher (resume, stall detection, digest) then downloads
+            // from a bucket as from any server.
+            Store::S3(s3) => s3.signed_url(name)?,
         })
     }
 
@@ -92,6 +110,7 @@ impl Store {
                     s => bail!("{}: HTTP {s}", redacted(&url)),
                 }
             }
+            Store::S3(s3) => s3.get(name),
         }
     }
 
@@ -118,6 +137,7 @@ impl Store {
                     s => bail!("{}: HTTP {s}", redacted(&url)),
                 }
             }
+            Store::S3(s3) => s3.head(name),
         }
     }
 
@@ -150,6 +170,8 @@ impl Store {
                 }
                 Ok(())
             }
+            // One PUT: S3 makes the object visible whole or not at all.
+            Store::S3(s3) => s3.put(name, data),
         }
     }
 
@@ -164,7 +186,122 @@ impl std::fmt::Display for Store {
         match self {
             Store::Dir(d) => write!(f, "{}", d.display()),
             Store::Http(u) => f.write_str(&redacted(u.as_str())),
+            Store::S3(s3) => f.write_str(&s3.spec),
         }
+    }
+}
+
+impl S3 {
+    /// `bucket/prefix` (after `s3://`), configured by the `AWS_*` variables in `env`.
+    fn new(rest: &str, env: impl IntoIterator<Item = (String, String)>) -> Result<S3> {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let prefix = prefix.trim_matches('/');
+        let spec = format!("s3://{bucket}/{prefix}");
+        if bucket.is_empty() {
+            bail!("binary cache {spec:?} names no bucket: give s3://bucket/path");
+        }
+        let mut builder = object_store::aws::AmazonS3Builder::new();
+        let mut endpoint = None;
+        for (key, value) in env.into_iter().filter(|(k, _)| k.starts_with("AWS_")) {
+            let Ok(config) = key.to_ascii_lowercase().parse() else {
+                continue;
+            };
+            if config == object_store::aws::AmazonS3ConfigKey::Endpoint {
+                endpoint = Some(value.clone());
+            }
+            builder = builder.with_config(config, value);
+        }
+        let mut builder = builder
+            .with_bucket_name(bucket)
+            .with_retry(object_store::RetryConfig {
+                max_retries: ATTEMPTS as usize - 1,
+                retry_timeout: Duration::from_secs(60),
+                ..Default::default()
+            })
+            .with_client_options(
+                object_store::ClientOptions::new()
+                    .with_connect_timeout(Duration::from_secs(10))
+                    .with_timeout(Duration::from_secs(600)),
+            );
+        // An endpoint named with http:// (a server on the local network) is meant as written.
+        if endpoint.is_some_and(|e| e.starts_with("http://")) {
+            builder = builder.with_allow_http(true);
+        }
+        let client = builder.build().map_err(|e| {
+            anyhow!(
+                "binary cache {spec:?}: {e} (set AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and AWS_ENDPOINT_URL for a server other than AWS)"
+            )
+        })?;
+        Ok(S3 {
+            spec,
+            prefix: prefix.to_string(),
+            client: std::sync::Arc::new(client),
+        })
+    }
+
+    fn path(&self, name: &str) -> object_store::path::Path {
+        object_store::path::Path::from(if self.prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}/{name}", self.prefix)
+        })
+    }
+
+    /// Runs one request of the async client to its end.
+    fn block_on<T>(
+        &self,
+        name: &str,
+        request: impl std::future::Future<Output = object_store::Result<T>>,
+    ) -> Result<Option<T>> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the S3 client")?;
+        match runtime.block_on(request) {
+            Ok(v) => Ok(Some(v)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(anyhow!(
+                "{}/{name}: {e} (check the bucket, AWS_ENDPOINT_URL and the credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
+                self.spec.trim_end_matches('/')
+            )),
+        }
+    }
+
+    fn get(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        use object_store::ObjectStore;
+        let path = self.path(name);
+        self.block_on(name, async {
+            self.client.get(&path).await?.bytes().await.map(Vec::from)
+        })
+    }
+
+    fn head(&self, name: &str) -> Result<Option<u64>> {
+        use object_store::ObjectStore;
+        let path = self.path(name);
+        Ok(self
+            .block_on(name, async { self.client.head(&path).await })?
+            .map(|meta| meta.size))
+    }
+
+    fn put(&self, name: &str, data: Vec<u8>) -> Result<()> {
+        use object_store::ObjectStore;
+        let path = self.path(name);
+        self.block_on(name, async { self.client.put(&path, data.into()).await })?
+            .with_context(|| format!("{}/{name}: the bucket does not exist", self.spec))?;
+        Ok(())
+    }
+
+    fn signed_url(&self, name: &str) -> Result<String> {
+        use object_store::signer::Signer;
+        let path = self.path(name);
+        let url = self.block_on(name, async {
+            self.client
+                .signed_url(reqwest::Method::GET, &path, Duration::from_secs(3600))
+                .await
+        })?;
+        Ok(url
+            .with_context(|| format!("{}/{name}: cannot sign a URL for it", self.spec))?
+            .to_string())
     }
 }
 
@@ -221,5 +358,33 @@ mod tests {
             "https://u:secret@cache.example/sysroots/k.narinfo"
         );
         assert!(!http.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn an_s3_store_names_its_bucket_and_signs_its_urls() {
+        // Settings as given in the environment; nothing is contacted to sign a URL.
+        let vars = [
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI"),
+            ("AWS_REGION", "eu-west-3"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9/"),
+        ];
+        let vars = vars.map(|(k, v)| (k.to_string(), v.to_string()));
+        let s3 = Store::S3(S3::new("releases/pysysroot/cache/", vars).unwrap());
+        assert_eq!(s3.to_string(), "s3://releases/pysysroot/cache");
+        let url = s3.url("archives/abc.tar.zst").unwrap();
+        assert!(
+            url.starts_with("http://127.0.0.1:9/releases/pysysroot/cache/archives/abc.tar.zst?"),
+            "{url}"
+        );
+        assert!(url.contains("X-Amz-Signature="), "{url}");
+        assert!(!crate::model::mirror::redact(&url).contains("AKIDEXAMPLE"));
+        let source = crate::model::recipe::Source {
+            url,
+            sha256: String::new(),
+        };
+        assert_eq!(source.file_name(), "abc.tar.zst");
+        let err = Store::parse("s3:///cache").unwrap_err().to_string();
+        assert!(err.contains("names no bucket"), "{err}");
     }
 }

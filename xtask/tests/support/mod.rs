@@ -293,6 +293,57 @@ pub fn nginx(dir: &Path) -> Result<Nginx> {
     })
 }
 
+/// An S3-compatible server on a free port: moto's S3 service (pinned in
+/// `recipes/tools/moto.toml`), with one bucket, `bucket`. Stopped when dropped.
+pub struct S3Server {
+    pub endpoint: String,
+    _server: Server,
+}
+
+impl S3Server {
+    /// The standard AWS settings that point a client at this server. moto takes any key
+    /// pair; it refuses unsigned reads, but does not check signatures.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", "pysysroot-test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "pysysroot-test-secret".into()),
+            ("AWS_REGION", "us-east-1".into()),
+        ]
+    }
+}
+
+pub fn s3_server(dir: &Path, bucket: &str) -> Result<S3Server> {
+    std::fs::create_dir_all(dir)?;
+    let venv = xtask::model::tools::tool_env(&settings().layout, "moto", false)?;
+    let port = free_port();
+    let child = Command::new(venv.join("bin/python"))
+        .args([
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("moto.log"))?)
+        .spawn()
+        .context("starting moto's S3 server")?;
+    let server = Server(child);
+    wait_for_port(port)?;
+    let endpoint = format!("http://127.0.0.1:{port}");
+    reqwest::blocking::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()?
+        .error_for_status()
+        .context("creating the test bucket")?;
+    Ok(S3Server {
+        endpoint,
+        _server: server,
+    })
+}
+
 /// A tmpfs mounted for one test (which needs root), unmounted when dropped.
 pub struct Tmpfs(pub PathBuf);
 

@@ -4,6 +4,7 @@
 //! extension modules are built into libpython, and how a build of it is checked. Adding a
 //! release means adding a file.
 
+use crate::model::target::Platform;
 use crate::util::hash::is_sha256;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
@@ -66,6 +67,18 @@ pub struct Patch {
     /// Targets the patch applies to; all targets when empty.
     #[serde(default)]
     pub targets: Vec<String>,
+    /// Only for targets whose executables are of this kind (`{ kind = "linux", libc = "musl" }`
+    /// for the fully static ones), whatever their name: a new target of that kind needs no
+    /// edit here.
+    #[serde(default)]
+    pub platform: Option<Platform>,
+}
+
+impl Patch {
+    fn applies_to(&self, target: &str, platform: Platform) -> bool {
+        (self.targets.is_empty() || self.targets.iter().any(|t| t == target))
+            && self.platform.is_none_or(|p| p == platform)
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -239,10 +252,14 @@ impl Recipe {
             .to_string()
     }
 
-    pub fn patches_for<'a>(&'a self, target: &'a str) -> impl Iterator<Item = &'a Patch> {
+    pub fn patches_for<'a>(
+        &'a self,
+        target: &'a str,
+        platform: Platform,
+    ) -> impl Iterator<Item = &'a Patch> {
         self.patches
             .iter()
-            .filter(move |p| p.targets.is_empty() || p.targets.iter().any(|t| t == target))
+            .filter(move |p| p.applies_to(target, platform))
     }
 
     pub fn configure_args_for(&self, target: &str) -> Vec<String> {
@@ -299,17 +316,17 @@ fn check_patch_path(file: &str) -> Result<()> {
 impl Recipe {
     /// What of the recipe a build for `target` depends on: other targets' patches, flags and
     /// absent modules are left out, so work on one target does not rebuild the others.
-    pub fn identity_for(&self, target: &str) -> String {
-        target_identity(&self.identity, target)
+    pub fn identity_for(&self, target: &str, platform: Platform) -> String {
+        target_identity(&self.identity, target, platform)
     }
 }
 
-fn target_identity(identity: &toml::Table, target: &str) -> String {
+fn target_identity(identity: &toml::Table, target: &str, platform: Platform) -> String {
     let mut r = identity.clone();
     let for_target = |v: &toml::Value| {
-        v.get("targets")
-            .and_then(|t| t.as_array())
-            .is_none_or(|ts| ts.is_empty() || ts.iter().any(|t| t.as_str() == Some(target)))
+        v.clone()
+            .try_into::<Patch>()
+            .is_ok_and(|p| p.applies_to(target, platform))
     };
     if let Some(toml::Value::Array(patches)) = r.get_mut("patches") {
         patches.retain(for_target);
@@ -330,6 +347,10 @@ fn target_identity(identity: &toml::Table, target: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::target::Libc;
+
+    const GLIBC: Platform = Platform::Linux { libc: Libc::Glibc };
+    const MUSL: Platform = Platform::Linux { libc: Libc::Musl };
 
     fn parse(text: &str) -> Result<Recipe> {
         Recipe::parse(Path::new("recipes/3.99.0.toml"), text)
@@ -361,14 +382,47 @@ mod tests {
     #[test]
     fn per_target_sections_combine() {
         let r = parse(MINIMAL).unwrap();
-        let files: Vec<&str> = r.patches_for("x86_64").map(|p| p.file.as_str()).collect();
+        let files: Vec<&str> = r
+            .patches_for("x86_64", GLIBC)
+            .map(|p| p.file.as_str())
+            .collect();
         assert_eq!(files, ["a.patch"]);
-        assert_eq!(r.patches_for("wasi").count(), 2);
+        assert_eq!(r.patches_for("wasi", Platform::Wasi).count(), 2);
         assert_eq!(r.configure_args_for("wasi"), ["--x", "--y"]);
         assert_eq!(r.builtin_for("x86_64"), ["zlib", "_socket"]);
         assert_eq!(r.builtin_for("wasi"), ["zlib"]);
         assert_eq!(r.absent_for("wasi").len(), 2);
         assert_eq!(r.target_names().into_iter().collect::<Vec<_>>(), ["wasi"]);
+    }
+
+    #[test]
+    fn a_patch_for_a_kind_of_platform_applies_to_any_target_of_that_kind() {
+        let r = parse(&MINIMAL.replace(
+            "file = \"a.patch\"",
+            "file = \"a.patch\"\n        platform = { kind = \"linux\", libc = \"musl\" }",
+        ))
+        .unwrap();
+        for musl in ["x86_64-musl", "aarch64-musl", "riscv64-musl"] {
+            let files: Vec<&str> = r.patches_for(musl, MUSL).map(|p| p.file.as_str()).collect();
+            assert_eq!(files, ["a.patch"], "{musl}");
+        }
+        assert_eq!(r.patches_for("x86_64", GLIBC).count(), 0);
+        assert_eq!(r.patches_for("wasi", Platform::Wasi).count(), 1);
+        assert_ne!(
+            r.identity_for("aarch64-musl", MUSL),
+            r.identity_for("aarch64", GLIBC)
+        );
+        assert_eq!(
+            r.identity_for("x86_64", GLIBC),
+            parse(&MINIMAL.replace("[[patches]]\n        file = \"a.patch\"\n        ", ""))
+                .unwrap()
+                .identity_for("x86_64", GLIBC)
+        );
+        let bad = MINIMAL.replace(
+            "file = \"a.patch\"",
+            "file = \"a.patch\"\n        platform = { kind = \"linux\", libc = \"bionic\" }",
+        );
+        assert!(parse(&bad).is_err());
     }
 
     #[test]
@@ -392,16 +446,28 @@ mod tests {
             "_socket = \"none\", _ssl = \"none\"",
         ))
         .unwrap();
-        assert_eq!(r.identity_for("x86_64"), wasi_only.identity_for("x86_64"));
-        assert_ne!(r.identity_for("wasi"), wasi_only.identity_for("wasi"));
+        assert_eq!(
+            r.identity_for("x86_64", GLIBC),
+            wasi_only.identity_for("x86_64", GLIBC)
+        );
+        assert_ne!(
+            r.identity_for("wasi", Platform::Wasi),
+            wasi_only.identity_for("wasi", Platform::Wasi)
+        );
         let common = parse(&MINIMAL.replace("args = [\"--x\"]", "args = [\"--z\"]")).unwrap();
-        assert_ne!(r.identity_for("x86_64"), common.identity_for("x86_64"));
+        assert_ne!(
+            r.identity_for("x86_64", GLIBC),
+            common.identity_for("x86_64", GLIBC)
+        );
         let checked = parse(&format!(
             "{MINIMAL}\n[checks]\nregrtests = [\"test_json\"]\n"
         ))
         .unwrap();
         assert_eq!(checked.checks.regrtests, ["test_json"]);
-        assert_eq!(r.identity_for("x86_64"), checked.identity_for("x86_64"));
+        assert_eq!(
+            r.identity_for("x86_64", GLIBC),
+            checked.identity_for("x86_64", GLIBC)
+        );
     }
 
     #[test]

@@ -146,7 +146,7 @@ fn inputs(plan: &Plan) -> Result<Vec<Input>> {
         m.recipe.sources[0].url.clone(),
         m.recipe.sources[0].sha256.clone(),
     )];
-    for p in m.recipe.patches_for(&m.target.name) {
+    for p in m.recipe.patches_for(&m.target.name, m.target.platform) {
         let path = layout.patches_dir().join(&p.file);
         out.push(input(
             "patch",
@@ -192,7 +192,7 @@ fn cache_key(plan: &Plan) -> String {
         plan.lto,
         plan.bolt.is_some(),
         m.target.identity_for(m.flavor),
-        m.recipe.identity_for(&m.target.name)
+        m.recipe.identity_for(&m.target.name, m.target.platform)
     );
     for i in &plan.inputs {
         text.push_str(&format!("{} {} {}\n", i.kind, i.name, i.sha256));
@@ -297,7 +297,7 @@ fn run(plan: &Plan, slot: &publish::Slot) -> Result<()> {
     let src = work.join("src");
     unpack::unpack(&tarball, &src)?;
     let released = unpack::newest_mtime(&src);
-    for p in m.recipe.patches_for(&m.target.name) {
+    for p in m.recipe.patches_for(&m.target.name, m.target.platform) {
         progress::note(format!("patch {}", p.file));
         patch::apply(&src, &m.layout().patches_dir().join(&p.file), released)?;
     }

@@ -182,3 +182,47 @@ fn bad_names_and_empty_commands_in_data_files_are_refused() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_toolchain_wrapper_of_the_checkout_is_an_input() {
+    let dir = repo_copy("wrapper-input");
+    let s = settings(&dir);
+    let wrapper = dir.join("xtask/toolchains/wrapped-gcc");
+    std::fs::create_dir_all(wrapper.parent().unwrap()).unwrap();
+    std::fs::write(&wrapper, "#!/bin/sh\nexec gcc \"$@\"\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let base = xtask::model::target::native_name();
+    std::fs::write(
+        dir.join("sysroots/wrapped.toml"),
+        format!(
+            "extends = \"{base}\"\nname = \"wrapped\"\n\n[toolchain]\n\
+             cc = [\"{{root}}/xtask/toolchains/wrapped-gcc\"]\n"
+        ),
+    )
+    .unwrap();
+    let opts = xtask::pipeline::Options {
+        pgo: false,
+        lto: true,
+        bolt: false,
+        force: false,
+        substitute: xtask::pipeline::Substitute::Never,
+    };
+    let key = || {
+        let catalog = Catalog::load(&s.layout).unwrap();
+        let model = catalog
+            .resolve(&s, "wrapped", None, Flavor::Static, Install::No)
+            .unwrap();
+        let plan = xtask::pipeline::plan(&model, &opts).unwrap();
+        let named = plan
+            .inputs
+            .iter()
+            .any(|i| i.kind == "toolchain-file" && i.name == "xtask/toolchains/wrapped-gcc");
+        (plan.key, named)
+    };
+    let (before, named) = key();
+    assert!(named, "the wrapper is not among the inputs");
+    std::fs::write(&wrapper, "#!/bin/sh\nexec gcc -O1 \"$@\"\n").unwrap();
+    assert_ne!(key().0, before, "a changed wrapper builds again");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -130,7 +130,7 @@ fn bolt_plan<'m>(
 }
 
 /// Every input with its digest: the source, the patches, the C library recipes and crates,
-/// and the toolchain's version. (The recipe and target count by their identity, in the key.)
+/// and the toolchain's version and wrappers. (The recipe and target count by their identity, in the key.)
 fn inputs(plan: &Plan) -> Result<Vec<Input>> {
     let m = plan.model;
     let layout = m.layout();
@@ -169,6 +169,31 @@ fn inputs(plan: &Plan) -> Result<Vec<Input>> {
     }
     for (tool, version) in m.tools.versions(m.target)? {
         out.push(input("toolchain", tool, sha256_bytes(version.as_bytes())));
+    }
+    // Files of this checkout that the toolchain's commands name (wrappers, specs): a changed
+    // wrapper compiles differently, as a new compiler would.
+    let tc = &m.target.toolchain;
+    let mut files = std::collections::BTreeSet::new();
+    for argv in [&tc.cc, &tc.ar, &tc.ranlib]
+        .into_iter()
+        .chain(&tc.rust_linker)
+    {
+        for arg in m.tools.expand(argv)? {
+            let path = std::path::Path::new(&arg);
+            if let Ok(relative) = path.strip_prefix(&layout.root)
+                && path.is_file()
+            {
+                files.insert(relative.to_path_buf());
+            }
+        }
+    }
+    for relative in files {
+        let digest = sha256_file(&layout.root.join(&relative))?;
+        out.push(input(
+            "toolchain-file",
+            relative.display().to_string(),
+            digest,
+        ));
     }
     if let Some(config) = plan.bolt {
         let version = bolt::version(config)?;

@@ -195,8 +195,9 @@ pub fn refuses_older_cpu(exe: &Path, level: &str) -> Result<String> {
 
 /// A fully static single file runs in a root that holds nothing but itself and a script: no
 /// loader, no libc, no stdlib directory, no /proc, no /tmp. As root, `chroot` does it; a user
-/// is mapped to root in a new user namespace first (`unshare -r`).
-pub fn empty_root(standalone: &Path) -> Result<String> {
+/// is mapped to root in a new user namespace first (`unshare -r`). A target run under an
+/// emulator takes the emulator into the root, which must then be a static executable too.
+pub fn empty_root(standalone: &Path, runner: &Runner) -> Result<String> {
     let dir = std::env::temp_dir().join(format!("isolate-empty-root-{}", std::process::id()));
     fs::remove_dir_all(&dir)?;
     fs::create_dir_all(&dir)?;
@@ -210,6 +211,31 @@ pub fn empty_root(standalone: &Path) -> Result<String> {
          print(json.dumps({'d': str(decimal.Decimal(1) / 7)}))\n\
          print(sys.executable, sorted(os.listdir('/')))\n",
     )?;
+    let mut inside = vec!["isolate".to_string(), "script.py".to_string()];
+    let mut argv = Vec::new();
+    if let [program, options @ ..] = runner.command() {
+        let path = crate::util::process::on_path(program).with_context(|| {
+            format!("the runner {program} is not on PATH: cargo xtask provision")
+        })?;
+        ensure!(
+            crate::util::elf::read(&path)?.is_static(),
+            "the runner {} is not a static executable, so it cannot run {} in an empty root: name a static emulator in the target's [runner] (Debian's qemu-user-static)",
+            path.display(),
+            standalone.display()
+        );
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        fs::copy_file(&path, &dir.join(&name))?;
+        fs::set_executable(&dir.join(&name))?;
+        argv.push(format!("/{name}"));
+        argv.extend(options.iter().cloned());
+        inside.push(name);
+        inside.sort();
+    }
+    argv.extend(["/isolate".to_string(), "/script.py".to_string()]);
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
     let tool = if root { "chroot" } else { "unshare" };
@@ -223,7 +249,7 @@ pub fn empty_root(standalone: &Path) -> Result<String> {
     if !root {
         cmd.args(["--user", "--map-root-user", "chroot"]);
     }
-    cmd.arg(&dir).args(["/isolate", "/script.py"]).env_clear();
+    cmd.arg(&dir).args(&argv).env_clear();
     let out = cmd.output().map_err(|e| {
         anyhow::anyhow!(
             "running {} in an empty root: {e}; it needs chroot and unshare (util-linux)",
@@ -231,9 +257,13 @@ pub fn empty_root(standalone: &Path) -> Result<String> {
         )
     })?;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let want = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n\
-                {\"d\": \"0.1428571428571428571428571429\"}\n\
-                /isolate ['isolate', 'script.py']\n";
+    let listing: Vec<String> = inside.iter().map(|f| format!("'{f}'")).collect();
+    let want = format!(
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n\
+         {{\"d\": \"0.1428571428571428571428571429\"}}\n\
+         /isolate [{}]\n",
+        listing.join(", ")
+    );
     ensure!(
         out.status.success() && stdout == want,
         "{} in a root holding only itself and a script: {}\n{stdout}{}",

@@ -65,7 +65,7 @@ pub fn check(model: &Model, sysroot: &Sysroot, opts: &Options) -> Result<String>
     if model.target.platform.fully_static() {
         println!(
             "  empty root:  {}",
-            behaviour::empty_root(&sysroot.standalone(model))?
+            behaviour::empty_root(&sysroot.standalone(model), &model.runner)?
         );
     }
     // A fully static program cannot load compiled modules, and must say so as python3 does
@@ -126,10 +126,10 @@ fn single_file(model: &Model, sysroot: &Sysroot, prefix: Option<&str>) -> Result
         );
         return Ok(());
     }
-    let strip = if model.runner.is_native() {
-        "strip".to_string()
-    } else {
-        format!("{}-strip", model.target.host)
+    let strip = match &model.target.checks.strip {
+        Some(strip) => strip.clone(),
+        None if model.runner.is_native() => "strip".to_string(),
+        None => format!("{}-strip", model.target.host),
     };
     let line = behaviour::stripped(
         &standalone,

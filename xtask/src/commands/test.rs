@@ -1,6 +1,7 @@
 //! `test`: the whole test suite on this machine, set-up included: what the targets and the
 //! tests need is provisioned, then the unit tests run, then the end-to-end tests
-//! (`xtask/tests/e2e.rs`), which build real CPython and start real servers.
+//! (`xtask/tests/e2e.rs`, and the binary cache's in `xtask/tests/binary_cache.rs`), which
+//! build real CPython and start real servers.
 
 use crate::commands::provision;
 use crate::model::{Catalog, Settings};
@@ -68,6 +69,8 @@ pub fn run(settings: &Settings, args: &Args) -> Result<()> {
                 "xtask",
                 "--test",
                 "e2e",
+                "--test",
+                "binary_cache",
                 "--",
                 "--ignored",
                 "--test-threads=1",

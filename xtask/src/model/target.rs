@@ -363,6 +363,10 @@ pub struct TargetChecks {
     /// isolate alike.
     #[serde(default)]
     pub regrtest_ignore: Vec<String>,
+    /// binutils' `strip` for the target's executables (the single file must survive it),
+    /// when it is neither the host's (a native target) nor `<host>-strip`.
+    #[serde(default)]
+    pub strip: Option<String>,
 }
 
 /// What `dist` allows a shipped executable to need: policy, no part of the build's identity.

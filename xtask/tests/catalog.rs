@@ -49,6 +49,17 @@ fn settings(root: &Path) -> Settings {
     }
 }
 
+/// A plan's options for a local build without PGO: what the keys below are computed for.
+fn plan_options() -> xtask::pipeline::Options {
+    xtask::pipeline::Options {
+        pgo: false,
+        lto: true,
+        bolt: false,
+        force: false,
+        substitute: xtask::pipeline::Substitute::Never,
+    }
+}
+
 #[test]
 fn a_new_patch_release_is_one_new_file() {
     let dir = repo_copy("new-release");
@@ -79,13 +90,7 @@ fn a_new_patch_release_is_one_new_file() {
         .resolve(&s, target, Some(&base.version), Flavor::Static, Install::No)
         .unwrap();
     assert!(new.sysroot_dir().ends_with(format!("{target}/{next}")));
-    let opts = xtask::pipeline::Options {
-        pgo: false,
-        lto: true,
-        bolt: false,
-        force: false,
-        substitute: xtask::pipeline::Substitute::Never,
-    };
+    let opts = plan_options();
     let (new_plan, old_plan) = (
         xtask::pipeline::plan(&new, &opts).unwrap(),
         xtask::pipeline::plan(&old, &opts).unwrap(),
@@ -201,13 +206,7 @@ fn a_toolchain_wrapper_of_the_checkout_is_an_input() {
         ),
     )
     .unwrap();
-    let opts = xtask::pipeline::Options {
-        pgo: false,
-        lto: true,
-        bolt: false,
-        force: false,
-        substitute: xtask::pipeline::Substitute::Never,
-    };
+    let opts = plan_options();
     let key = || {
         let catalog = Catalog::load(&s.layout).unwrap();
         let model = catalog

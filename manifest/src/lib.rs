@@ -132,6 +132,9 @@ pub struct ProfileRun {
     /// Test extension modules built into the instrumented interpreter only, for the task.
     #[serde(default)]
     pub test_modules: Vec<String>,
+    /// The compiler flags the optimised build used the profile with.
+    #[serde(default)]
+    pub use_flags: Vec<String>,
     /// Its exit status: non-zero means some profile tests failed, which is logged, not fatal.
     pub exit_status: i32,
     /// Profile data files written by the run (`.gcda`); the build refuses to continue with none.

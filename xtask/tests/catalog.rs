@@ -225,3 +225,40 @@ fn a_toolchain_wrapper_of_the_checkout_is_an_input() {
     assert_ne!(key().0, before, "a changed wrapper builds again");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_training_set_and_how_the_profile_is_used_are_inputs_of_a_pgo_build() {
+    let dir = repo_copy("pgo-inputs");
+    let s = settings(&dir);
+    let base = xtask::model::target::native_name();
+    let target = dir.join("sysroots/trained.toml");
+    let write_target = |flags: &str| {
+        std::fs::write(
+            &target,
+            format!("extends = \"{base}\"\nname = \"trained\"\n\n[toolchain]\npgo_use_flags = [{flags}]\n"),
+        )
+        .unwrap()
+    };
+    let opts = xtask::pipeline::Options {
+        pgo: true,
+        ..plan_options()
+    };
+    let plan = || {
+        let catalog = Catalog::load(&s.layout).unwrap();
+        let model = catalog
+            .resolve(&s, "trained", None, Flavor::Static, Install::No)
+            .unwrap();
+        assert!(model.target.optimize.pgo, "{base} has PGO");
+        (xtask::pipeline::plan(&model, &opts).unwrap().key, model.recipe.path.clone())
+    };
+    write_target("\"-fprofile-use\"");
+    let (before, recipe) = plan();
+    write_target("\"-fprofile-use\", \"-fprofile-partial-training\"");
+    let (partial, _) = plan();
+    assert_ne!(partial, before, "other profile-use flags build again");
+    let text = std::fs::read_to_string(&recipe).unwrap();
+    assert!(text.contains("\ntask = ["), "{} has a [pgo] task", recipe.display());
+    std::fs::write(&recipe, text.replacen("\ntask = [", "\ntask = [\"-Wd\", ", 1)).unwrap();
+    assert_ne!(plan().0, partial, "another training task builds again");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -108,13 +108,18 @@ pub struct Pgo {
     /// python3 and the isolate), when `task` would fail there for want of them.
     #[serde(default)]
     pub task_without_test_modules: Option<Vec<String>>,
+    /// The task for an interpreter that runs under an emulator (qemu-user, about ten times
+    /// slower than native), when `task` would take hours there.
+    #[serde(default)]
+    pub task_under_emulation: Option<Vec<String>>,
 }
 
 impl Pgo {
-    /// The task an interpreter with or without the test modules runs.
-    pub fn task_for(&self, has_test_modules: bool) -> &[String] {
-        match &self.task_without_test_modules {
-            Some(task) if !has_test_modules => task,
+    /// The task an interpreter runs, with or without the test modules, natively or not.
+    pub fn task_for(&self, has_test_modules: bool, emulated: bool) -> &[String] {
+        match (&self.task_under_emulation, &self.task_without_test_modules) {
+            (Some(task), _) if emulated => task,
+            (_, Some(task)) if !has_test_modules => task,
             _ => &self.task,
         }
     }
@@ -426,16 +431,20 @@ mod tests {
     }
 
     #[test]
-    fn an_interpreter_without_test_modules_runs_its_own_task() {
+    fn emulated_and_test_module_less_interpreters_run_their_own_tasks() {
         let r = parse(MINIMAL).unwrap();
-        assert_eq!(r.pgo.task_for(false), r.pgo.task_for(true));
+        assert_eq!(r.pgo.task_for(false, false), r.pgo.task_for(true, false));
+        assert_eq!(r.pgo.task_for(true, true), r.pgo.task_for(true, false));
         let own = parse(&MINIMAL.replace(
             "completed = ",
-            "task_without_test_modules = [\"-m\", \"test\", \"test_int\"]\n        completed = ",
+            "task_without_test_modules = [\"-m\", \"test\", \"test_int\"]\n        \
+             task_under_emulation = [\"-m\", \"test\", \"test_long\"]\n        completed = ",
         ))
         .unwrap();
-        assert_eq!(own.pgo.task_for(true), ["-m", "test", "--pgo"]);
-        assert_eq!(own.pgo.task_for(false), ["-m", "test", "test_int"]);
+        assert_eq!(own.pgo.task_for(true, false), ["-m", "test", "--pgo"]);
+        assert_eq!(own.pgo.task_for(false, false), ["-m", "test", "test_int"]);
+        assert_eq!(own.pgo.task_for(true, true), ["-m", "test", "test_long"]);
+        assert_eq!(own.pgo.task_for(false, true), ["-m", "test", "test_long"]);
     }
 
     #[test]

@@ -235,6 +235,10 @@ pub struct Toolchain {
     /// command line so make expands them per target (`$@` is the object being compiled).
     #[serde(default)]
     pub make_args: Vec<String>,
+    /// How the optimised build uses the profile, in place of configure's choice (CPython's
+    /// PGO_PROF_USE_FLAG): GCC's `-fprofile-partial-training`, say.
+    #[serde(default)]
+    pub pgo_use_flags: Vec<String>,
 }
 
 fn default_cflags() -> Vec<String> {

@@ -259,10 +259,21 @@ impl Build<'_> {
             &self.log("4-clean-retain-profile"),
         )?;
         fs::write(&self.dir.join("profile-run-stamp"), "")?;
+        let use_flags = &self.model.target.toolchain.pgo_use_flags;
+        let use_flags = if use_flags.is_empty() {
+            make_var(&self.dir, "PGO_PROF_USE_FLAG")?
+                .split_whitespace()
+                .map(String::from)
+                .collect()
+        } else {
+            use_flags.clone()
+        };
+        // On make's command line, so that it reaches the sub-make profile-opt starts.
+        let assignment = format!("PGO_PROF_USE_FLAG={}", use_flags.join(" "));
         self.make(
             "PGO 3/3: optimised build",
             "5-build-optimized",
-            &["profile-opt"],
+            &["profile-opt", &assignment],
         )?;
         let log = fs::read_to_string(&self.log("5-build-optimized"))?;
         if !log.contains("-fprofile-use") && !log.contains("-fprofile-instr-use") {
@@ -273,6 +284,7 @@ impl Build<'_> {
         }
         Ok(Some(ProfileRun {
             test_modules: self.model.recipe.pgo.test_modules.clone(),
+            use_flags,
             ..profile
         }))
     }
@@ -296,7 +308,8 @@ impl Build<'_> {
             env,
             log: self.log("3-profile-task"),
         };
-        let run = training.run(&Interp::new(&self.model.runner, &python))?;
+        let interp = Interp::new(&self.model.runner, &python);
+        let run = training.run(&interp)?;
         let profile_files = count_profiles(&self.dir);
         if profile_files == 0 {
             bail!(
@@ -307,9 +320,10 @@ impl Build<'_> {
             );
         }
         Ok(ProfileRun {
-            task: self.model.recipe.pgo.task.clone(),
+            task: training.task(&interp).to_vec(),
             training: run.ran,
             test_modules: Vec::new(),
+            use_flags: Vec::new(),
             exit_status: run.exit_status,
             profile_files,
             seconds: run.seconds,

@@ -37,7 +37,7 @@ pub struct Run {
 impl TrainingSet<'_> {
     pub fn run(&self, interp: &Interp) -> Result<Run> {
         let start = Instant::now();
-        let task = self.pgo.task_for(self.has_test_modules);
+        let task = self.task(interp);
         let mut cmd = interp.command();
         cmd.args(task)
             .current_dir(&self.cwd)
@@ -85,6 +85,12 @@ impl TrainingSet<'_> {
             ],
             seconds: start.elapsed().as_secs_f64().round(),
         })
+    }
+
+    /// What `interp` runs: a shorter task under an emulator, when the recipe has one.
+    pub fn task(&self, interp: &Interp) -> &[String] {
+        self.pgo
+            .task_for(self.has_test_modules, !interp.runner.is_native())
     }
 
     /// Every corpus program the interpreter can run, for what real programs do; their output

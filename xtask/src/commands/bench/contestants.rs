@@ -11,7 +11,7 @@ use crate::model::tools::Install;
 use crate::model::{Catalog, Model};
 use crate::pipeline::link;
 use crate::util::{process, progress};
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -85,6 +85,9 @@ pub fn gather(
     for name in &args.compare_targets {
         out.extend(other_target(catalog, model, name, args)?);
     }
+    for dir in &args.compare_sysroots {
+        out.extend(other_build(model, dir)?);
+    }
     out.extend(without_bolt(catalog, model)?);
     let mut reference = "python3".to_string();
     if let Some(distro) = distro_python(model)? {
@@ -142,6 +145,46 @@ fn other_target(
         ),
         contestant(&format!("isolate static {name}"), &m.runner, &exe, describe),
     ])
+}
+
+/// Another build of the same target and version, named by its build key, so that two
+/// trainings or flag sets meet in one run instead of in two runs on a noisy machine.
+fn other_build(model: &Model, dir: &Path) -> Result<Vec<Contestant>> {
+    let sysroot = Sysroot::load(dir)
+        .with_context(|| format!("--compare-sysroot {}: no sysroot there (a directory like sysroots/<target>/<version>)", dir.display()))?;
+    let m = &sysroot.manifest;
+    if m.target.name != model.target.name || m.python.version != model.recipe.version {
+        bail!(
+            "--compare-sysroot {}: it holds {} {}, not {}; compare builds of the same target and version",
+            dir.display(),
+            m.target.name,
+            m.python.version,
+            model.describe()
+        );
+    }
+    let key = &m.build.key[..8.min(m.build.key.len())];
+    let b = &m.build.optimizations;
+    let describe = format!(
+        "{}: PGO {}, LTO {}, BOLT {}, revision {}",
+        dir.display(),
+        b.pgo.as_ref().map_or("off".to_string(), |p| p.task.join(" ")),
+        b.lto,
+        b.bolt.is_some(),
+        m.build.revision
+    );
+    let mut out = vec![contestant(
+        &format!("python3 {key}"),
+        &model.runner,
+        &sysroot.python(),
+        describe.clone(),
+    )];
+    let exe = sysroot.isolate(model);
+    if exe.is_file() {
+        out.push(contestant(&format!("isolate static {key}"), &model.runner, &exe, describe));
+    } else {
+        progress::note(format!("--compare-sysroot {}: no bin/isolate there, only its python3 runs", dir.display()));
+    }
+    Ok(out)
 }
 
 /// The static sysroot's python3 and isolate as they were before BOLT rewrote them, when it

@@ -27,7 +27,7 @@ use anyhow::{Context, Result, bail, ensure};
 use contestants::Contestant;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 use sysroot_manifest::Flavor;
@@ -82,6 +82,11 @@ pub struct Args {
     /// architecture (x86_64-musl, x86_64-v3), same recipe (repeatable).
     #[arg(long = "compare-target", value_name = "TARGET")]
     pub compare_targets: Vec<String>,
+    /// Also run the python3 and isolate of another build of this target and version: a
+    /// sysroot directory kept from an earlier build (another training set, flags or
+    /// revision), held against this one in the same interleaved rounds (repeatable).
+    #[arg(long = "compare-sysroot", value_name = "DIR")]
+    pub compare_sysroots: Vec<PathBuf>,
     /// micro: leave out the warm path (the static isolate's fork server).
     #[arg(long)]
     pub no_warm: bool,

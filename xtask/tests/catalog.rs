@@ -249,7 +249,10 @@ fn the_training_set_and_how_the_profile_is_used_are_inputs_of_a_pgo_build() {
             .resolve(&s, "trained", None, Flavor::Static, Install::No)
             .unwrap();
         assert!(model.target.optimize.pgo, "{base} has PGO");
-        (xtask::pipeline::plan(&model, &opts).unwrap().key, model.recipe.path.clone())
+        (
+            xtask::pipeline::plan(&model, &opts).unwrap().key,
+            model.recipe.path.clone(),
+        )
     };
     write_target("\"-fprofile-use\"");
     let (before, recipe) = plan();
@@ -257,8 +260,16 @@ fn the_training_set_and_how_the_profile_is_used_are_inputs_of_a_pgo_build() {
     let (partial, _) = plan();
     assert_ne!(partial, before, "other profile-use flags build again");
     let text = std::fs::read_to_string(&recipe).unwrap();
-    assert!(text.contains("\ntask = ["), "{} has a [pgo] task", recipe.display());
-    std::fs::write(&recipe, text.replacen("\ntask = [", "\ntask = [\"-Wd\", ", 1)).unwrap();
+    assert!(
+        text.contains("\ntask = ["),
+        "{} has a [pgo] task",
+        recipe.display()
+    );
+    std::fs::write(
+        &recipe,
+        text.replacen("\ntask = [", "\ntask = [\"-Wd\", ", 1),
+    )
+    .unwrap();
     assert_ne!(plan().0, partial, "another training task builds again");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,6 +1,6 @@
 //! The training set that PGO and BOLT profiles come from: the recipe's profile task (CPython's
-//! own `-m test --pgo`), run whole, then every program of the bit-exact corpus. Nothing the
-//! bench measures is in it (pyperformance never is).
+//! own test suite through regrtest; a shorter one under an emulator), run whole, then every
+//! program of the bit-exact corpus. Nothing the bench measures is in it (pyperformance never is).
 
 use crate::checks::{self, Interp, corpus};
 use crate::model::recipe::Pgo;

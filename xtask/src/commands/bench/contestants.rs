@@ -150,8 +150,12 @@ fn other_target(
 /// Another build of the same target and version, named by its build key, so that two
 /// trainings or flag sets meet in one run instead of in two runs on a noisy machine.
 fn other_build(model: &Model, dir: &Path) -> Result<Vec<Contestant>> {
-    let sysroot = Sysroot::load(dir)
-        .with_context(|| format!("--compare-sysroot {}: no sysroot there (a directory like sysroots/<target>/<version>)", dir.display()))?;
+    let sysroot = Sysroot::load(dir).with_context(|| {
+        format!(
+            "--compare-sysroot {}: no sysroot there (a directory like sysroots/<target>/<version>)",
+            dir.display()
+        )
+    })?;
     let m = &sysroot.manifest;
     if m.target.name != model.target.name || m.python.version != model.recipe.version {
         bail!(
@@ -167,7 +171,9 @@ fn other_build(model: &Model, dir: &Path) -> Result<Vec<Contestant>> {
     let describe = format!(
         "{}: PGO {}, LTO {}, BOLT {}, revision {}",
         dir.display(),
-        b.pgo.as_ref().map_or("off".to_string(), |p| p.task.join(" ")),
+        b.pgo
+            .as_ref()
+            .map_or("off".to_string(), |p| p.task.join(" ")),
         b.lto,
         b.bolt.is_some(),
         m.build.revision
@@ -180,9 +186,17 @@ fn other_build(model: &Model, dir: &Path) -> Result<Vec<Contestant>> {
     )];
     let exe = sysroot.isolate(model);
     if exe.is_file() {
-        out.push(contestant(&format!("isolate static {key}"), &model.runner, &exe, describe));
+        out.push(contestant(
+            &format!("isolate static {key}"),
+            &model.runner,
+            &exe,
+            describe,
+        ));
     } else {
-        progress::note(format!("--compare-sysroot {}: no bin/isolate there, only its python3 runs", dir.display()));
+        progress::note(format!(
+            "--compare-sysroot {}: no bin/isolate there, only its python3 runs",
+            dir.display()
+        ));
     }
     Ok(out)
 }

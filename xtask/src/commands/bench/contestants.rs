@@ -147,9 +147,13 @@ fn other_target(
     ])
 }
 
-/// Another build of the same target and version, named by its build key, so that two
-/// trainings or flag sets meet in one run instead of in two runs on a noisy machine.
+/// Another build of the same version that runs here as this target's programs do (the same
+/// target with another training or flags, or another libc or CPU level of the same machine),
+/// named by its build key, so that two builds meet in one run instead of in two runs on a
+/// noisy machine.
 fn other_build(model: &Model, dir: &Path) -> Result<Vec<Contestant>> {
+    // Workers run in their own directories: a relative path must not reach them as it is.
+    let dir = &std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
     let sysroot = Sysroot::load(dir).with_context(|| {
         format!(
             "--compare-sysroot {}: no sysroot there (a directory like sysroots/<target>/<version>)",
@@ -157,9 +161,10 @@ fn other_build(model: &Model, dir: &Path) -> Result<Vec<Contestant>> {
         )
     })?;
     let m = &sysroot.manifest;
-    if m.target.name != model.target.name || m.python.version != model.recipe.version {
+    if m.target.runner != model.target.runner.command() || m.python.version != model.recipe.version
+    {
         bail!(
-            "--compare-sysroot {}: it holds {} {}, not {}; compare builds of the same target and version",
+            "--compare-sysroot {}: it holds {} {}, which does not run here as {} does; compare builds of the same version for the same machine",
             dir.display(),
             m.target.name,
             m.python.version,
@@ -167,6 +172,12 @@ fn other_build(model: &Model, dir: &Path) -> Result<Vec<Contestant>> {
         );
     }
     let key = &m.build.key[..8.min(m.build.key.len())];
+    // Another target's build says which, as the key alone would not.
+    let key = if m.target.name == model.target.name {
+        key.to_string()
+    } else {
+        format!("{} {key}", m.target.name)
+    };
     let b = &m.build.optimizations;
     let describe = format!(
         "{}: PGO {}, LTO {}, BOLT {}, revision {}",

@@ -82,9 +82,10 @@ pub struct Args {
     /// architecture (x86_64-musl, x86_64-v3), same recipe (repeatable).
     #[arg(long = "compare-target", value_name = "TARGET")]
     pub compare_targets: Vec<String>,
-    /// Also run the python3 and isolate of another build of this target and version: a
-    /// sysroot directory kept from an earlier build (another training set, flags or
-    /// revision), held against this one in the same interleaved rounds (repeatable).
+    /// Also run the python3 and isolate of another build of this version that runs here as
+    /// this target does: a sysroot directory kept from an earlier build (another training
+    /// set, flags or revision, or a sibling target such as x86_64-v3), held against this one
+    /// in the same interleaved rounds, as it is, never rebuilt (repeatable).
     #[arg(long = "compare-sysroot", value_name = "DIR")]
     pub compare_sysroots: Vec<PathBuf>,
     /// micro: leave out the warm path (the static isolate's fork server).

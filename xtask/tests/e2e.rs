@@ -693,3 +693,96 @@ fn install_for_python3(
     }
     xtask::util::process::run(&mut cmd)
 }
+
+/// `bench --suite pyperformance --compare-sysroot DIR` runs a kept build in the same rounds
+/// as this one, given by a path relative to where the bench is started, and a directory
+/// without a sysroot is refused by name before anything runs.
+#[test]
+#[ignore = "builds CPython or serves the mirror: run with cargo xtask test"]
+fn the_bench_holds_a_kept_build_in_the_same_rounds() -> Result<()> {
+    let _g = serial();
+    let s = settings();
+    let catalog = Catalog::load(&s.layout)?;
+    each_target(&catalog, |target, model, sysroot| {
+        if !model.runner.is_native() || model.flavor != sysroot_manifest::Flavor::Static {
+            println!("  {target}: skipped (the pyperformance suite runs static native builds)");
+            return Ok(());
+        }
+        if !sysroot.isolate(model).is_file() {
+            xtask::pipeline::link::isolate(model, sysroot, None)?;
+        }
+        let dir = scratch("bench-compare");
+        let status = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(&sysroot.root)
+            .arg(dir.join("kept"))
+            .status()?;
+        ensure!(status.success(), "copying {}", sysroot.root.display());
+        let version = model.recipe.version.as_str();
+        let bench = |compare: &str| {
+            let mut cmd = xtask();
+            cmd.current_dir(&dir).args([
+                "bench",
+                "--target",
+                target,
+                "--python",
+                version,
+                "--suite",
+                "pyperformance",
+                "--benchmark",
+                "unpack_sequence",
+                "--rounds",
+                "1",
+                "--values",
+                "1",
+                "--compare-sysroot",
+                compare,
+            ]);
+            if !pgo() {
+                cmd.arg("--no-pgo");
+            }
+            cmd.stdin(Stdio::null()).output()
+        };
+
+        let out = bench("nothing-here")?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        ensure!(
+            !out.status.success(),
+            "a directory without a sysroot was accepted"
+        );
+        ensure!(
+            stderr.contains("--compare-sysroot") && stderr.contains("nothing-here"),
+            "the refusal does not name the option and the path: {stderr}"
+        );
+
+        let out = bench("kept")?;
+        ensure!(
+            out.status.success(),
+            "bench --compare-sysroot kept failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let suffix = if sysroot.manifest.build.optimizations.pgo.is_some() {
+            ""
+        } else {
+            "-no-pgo"
+        };
+        let json = s.layout.root.join(format!(
+            "target/bench/{target}-{version}{suffix}/pyperformance.json"
+        ));
+        let results: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json)?)?;
+        let key = &sysroot.manifest.build.key[..8];
+        let per_loop = &results["benchmarks"][0]["per_loop"];
+        for name in ["python3", "isolate static"] {
+            let kept = format!("{name} {key}");
+            let median = per_loop[&kept]["median"].as_f64();
+            ensure!(
+                median.is_some_and(|m| m > 0.0)
+                    && per_loop[name]["median"].as_f64().is_some_and(|m| m > 0.0),
+                "{}: no time per loop for {kept:?} and {name:?} side by side: {per_loop}",
+                json.display()
+            );
+        }
+        println!("  {target}: the kept build ran in the same round as {key}");
+        Ok(())
+    })
+}

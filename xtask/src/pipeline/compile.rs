@@ -50,6 +50,15 @@ impl Build<'_> {
         self.logs.join(format!("{name}.log"))
     }
 
+    /// Where `log(name)` is kept once the sysroot is published (`record::write` copies the
+    /// logs there; the scratch tree goes).
+    pub fn log_kept(&self, name: &str) -> PathBuf {
+        self.model
+            .sysroot_dir()
+            .join("logs")
+            .join(format!("{name}.log"))
+    }
+
     /// `{src}`, `{tools}` and `{root}`, for the target's configure values.
     fn vars(&self) -> Vars {
         let mut vars = self.model.tools.vars();
@@ -307,6 +316,7 @@ impl Build<'_> {
             cwd: self.dir.clone(),
             env,
             log: self.log("3-profile-task"),
+            log_kept: self.log_kept("3-profile-task"),
         };
         let interp = Interp::new(&self.model.runner, &python);
         let run = training.run(&interp)?;

@@ -23,6 +23,9 @@ pub struct TrainingSet<'a> {
     pub cwd: PathBuf,
     pub env: Vec<(String, String)>,
     pub log: PathBuf,
+    /// Where the log can still be read once the command is over (a build's scratch tree is
+    /// deleted after it succeeds; its logs are copied into the sysroot).
+    pub log_kept: PathBuf,
 }
 
 /// What a training run did.
@@ -73,7 +76,7 @@ impl TrainingSet<'_> {
             progress::warn(format!(
                 "the profile task exited with {exit_status} ({}); its profile is still used. Details: {}",
                 failed.join("; "),
-                self.log.display()
+                self.log_kept.display()
             ));
         }
         let programs = self.corpus_programs(interp)?;

@@ -229,16 +229,26 @@ fn without_bolt(catalog: &Catalog, model: &Model) -> Result<Vec<Contestant>> {
     let kept = sysroot.root.join(crate::pipeline::bolt::KEPT);
     let mut out = Vec::new();
     for (name, exe) in [
-        ("python3 no BOLT", sysroot.python()),
-        ("isolate static no BOLT", sysroot.isolate(&m)),
+        ("python3", sysroot.python()),
+        ("isolate static", sysroot.isolate(&m)),
     ] {
         let before = kept.join(exe.file_name().unwrap_or_default());
         if before.is_file() {
             let describe = format!("{} before BOLT", exe.display());
-            out.push(contestant(name, &m.runner, &before, describe));
+            out.push(contestant(
+                &without_bolt_name(name),
+                &m.runner,
+                &before,
+                describe,
+            ));
         }
     }
     Ok(out)
+}
+
+/// The name of a contestant's pre-BOLT copy: the report pairs the two by it.
+pub fn without_bolt_name(name: &str) -> String {
+    format!("{name} no BOLT")
 }
 
 fn contestant(name: &str, runner: &Runner, exe: &Path, describe: String) -> Contestant {

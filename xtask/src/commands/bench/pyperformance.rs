@@ -24,6 +24,10 @@ use std::path::Path;
 /// distro's python3 of the same version.
 pub const BASELINES: [&str; 2] = ["python3", "distro python3"];
 
+/// How much slower than the same binary before BOLT a benchmark may be (issue 23's bar);
+/// the report names those beyond it.
+pub const BOLT_TOLERANCE: f64 = 0.02;
+
 /// How a run measures.
 #[derive(Serialize, Clone, Copy, Debug)]
 pub struct Plan {
@@ -63,6 +67,20 @@ pub struct Results {
     pub geometric_means: BTreeMap<String, BTreeMap<String, Ratio>>,
     /// The same from pyperf's own timing of the loops (start-up excluded), as a cross-check.
     pub pyperf_geometric_means: BTreeMap<String, BTreeMap<String, Ratio>>,
+    /// Each binary BOLT rewrote, against its pre-BOLT copy, when both ran.
+    pub bolt: Vec<BoltEffect>,
+}
+
+/// One binary's time per loop ÷ the same binary's before BOLT, round by round.
+#[derive(Serialize)]
+pub struct BoltEffect {
+    /// The contestant BOLT rewrote; its pre-BOLT copy ran as `<contestant> no BOLT`.
+    pub contestant: String,
+    /// benchmark -> ratio.
+    pub per_benchmark: BTreeMap<String, Ratio>,
+    pub geometric_mean: Ratio,
+    /// The benchmarks whose ratio is above 1 + `BOLT_TOLERANCE`.
+    pub slower: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -323,8 +341,46 @@ fn results(
         plan,
         geometric_means: geometric_means(&benchmarks, |b| &b.ratios),
         pyperf_geometric_means: geometric_means(&benchmarks, |b| &b.pyperf_ratios),
+        bolt: bolt_effects(contestants, &benchmarks),
         benchmarks,
     }
+}
+
+/// BOLT's effect on every contestant whose pre-BOLT copy ran too.
+fn bolt_effects(contestants: &[Contestant], benchmarks: &[BenchResult]) -> Vec<BoltEffect> {
+    if benchmarks.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for c in contestants {
+        let before = super::contestants::without_bolt_name(&c.name);
+        if !contestants.iter().any(|o| o.name == before) {
+            continue;
+        }
+        let per_benchmark: BTreeMap<String, Ratio> = benchmarks
+            .iter()
+            .map(|b| {
+                let of =
+                    |n: &str| -> Vec<f64> { b.samples[n].iter().map(Sample::per_loop).collect() };
+                (
+                    b.benchmark.name.clone(),
+                    stats::paired(&of(&c.name), &of(&before)),
+                )
+            })
+            .collect();
+        let all: Vec<Ratio> = per_benchmark.values().copied().collect();
+        out.push(BoltEffect {
+            contestant: c.name.clone(),
+            geometric_mean: stats::geometric_mean_ratio(&all),
+            slower: per_benchmark
+                .iter()
+                .filter(|(_, r)| r.median > 1.0 + BOLT_TOLERANCE)
+                .map(|(n, _)| n.clone())
+                .collect(),
+            per_benchmark,
+        });
+    }
+    out
 }
 
 #[cfg(test)]
@@ -375,7 +431,11 @@ mod tests {
             interp: Interp::new(&Runner::Native, python),
             describe: "Debian's python3.11".into(),
         };
-        let contestants = [contestant("distro python3"), contestant("python3")];
+        let contestants = [
+            contestant("distro python3"),
+            contestant("python3"),
+            contestant("python3 no BOLT"),
+        ];
         let benches = suite::select(&catalogue, false, &["unpack_sequence".into()]).unwrap();
         let plan = Plan {
             rounds: 2,
@@ -407,9 +467,18 @@ mod tests {
             // The same interpreter: far from 1 only if the harness mixes things up.
             assert!((0.5..2.0).contains(&ratio.median), "{ratio:?}");
         }
+        // The "pre-BOLT copy" is the same interpreter: BOLT's effect is measured, near 1.
+        assert_eq!(r.bolt.len(), 1);
+        let bolt = &r.bolt[0];
+        assert_eq!(bolt.contestant, "python3");
+        let ratio = bolt.per_benchmark["unpack_sequence"];
+        assert!((0.5..2.0).contains(&ratio.median), "{ratio:?}");
+        assert_eq!(bolt.slower.is_empty(), ratio.median <= 1.0 + BOLT_TOLERANCE);
         let md = pyperformance_report::markdown(&r);
         assert!(
-            md.contains("| unpack_sequence |") && md.contains("**geometric mean**"),
+            md.contains("| unpack_sequence |")
+                && md.contains("**geometric mean**")
+                && md.contains("÷ the same binary before BOLT"),
             "{md}"
         );
     }

@@ -1,7 +1,7 @@
 //! The pyperformance suite's results as markdown, ready for docs/: one table of benchmarks
 //! with the geometric means at the bottom, then how it was measured and on what.
 
-use super::pyperformance::{BASELINES, Results};
+use super::pyperformance::{BASELINES, BOLT_TOLERANCE, Results};
 use super::stats::Ratio;
 use std::fmt::Write as _;
 
@@ -63,8 +63,65 @@ pub fn markdown(r: &Results) -> String {
         r.plan.rounds
     );
     table(&mut s, r);
+    bolt(&mut s, r);
     notes(&mut s, r);
     s
+}
+
+/// Each binary BOLT rewrote ÷ its pre-BOLT copy, per benchmark, and which are slower with it
+/// than the tolerance allows.
+fn bolt(s: &mut String, r: &Results) {
+    if r.bolt.is_empty() {
+        return;
+    }
+    let names: Vec<String> = r
+        .bolt
+        .iter()
+        .map(|e| format!("{} ÷ the same binary before BOLT", e.contestant))
+        .collect();
+    let _ = writeln!(s, "\n### BOLT\n");
+    let _ = writeln!(s, "| benchmark | {} |", names.join(" | "));
+    let _ = writeln!(s, "|---|{}", "---:|".repeat(names.len()));
+    for b in &r.benchmarks {
+        let cells: Vec<String> = r
+            .bolt
+            .iter()
+            .map(|e| ratio(&e.per_benchmark[&b.benchmark.name]))
+            .collect();
+        let _ = writeln!(s, "| {} | {} |", b.benchmark.name, cells.join(" | "));
+    }
+    let means: Vec<String> = r
+        .bolt
+        .iter()
+        .map(|e| {
+            let g = &e.geometric_mean;
+            format!("**{:.3}** ({:.3}-{:.3})", g.median, g.min, g.max)
+        })
+        .collect();
+    let _ = writeln!(s, "| **geometric mean** | {} |", means.join(" | "));
+    let slower: Vec<String> = r
+        .bolt
+        .iter()
+        .map(|e| {
+            let which: Vec<String> = e
+                .slower
+                .iter()
+                .map(|n| format!("{n} {}", ratio(&e.per_benchmark[n])))
+                .collect();
+            let which = if which.is_empty() {
+                "none".to_string()
+            } else {
+                which.join(", ")
+            };
+            format!("{}: {which}", e.contestant)
+        })
+        .collect();
+    let _ = writeln!(
+        s,
+        "\nMore than {:.0}% slower with BOLT than without (median of the rounds): {}.",
+        BOLT_TOLERANCE * 100.0,
+        slower.join("; ")
+    );
 }
 
 fn table(s: &mut String, r: &Results) {

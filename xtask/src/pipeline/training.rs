@@ -24,7 +24,7 @@ pub struct TrainingSet<'a> {
     pub env: Vec<(String, String)>,
     pub log: PathBuf,
     /// Where the log can still be read once the command is over (a build's scratch tree is
-    /// deleted after it succeeds; its logs are copied into the sysroot).
+    /// deleted after it succeeds; its logs are copied into the sysroot); may be `log`.
     pub log_kept: PathBuf,
 }
 
@@ -73,10 +73,17 @@ impl TrainingSet<'_> {
                 .map(str::trim)
                 .take(5)
                 .collect();
+            let details = match self.log_kept == self.log {
+                true => self.log.display().to_string(),
+                false => format!(
+                    "{} (kept as {} once the sysroot is published)",
+                    self.log.display(),
+                    self.log_kept.display()
+                ),
+            };
             progress::warn(format!(
-                "the profile task exited with {exit_status} ({}); its profile is still used. Details: {}",
+                "the profile task exited with {exit_status} ({}); its profile is still used. Details: {details}",
                 failed.join("; "),
-                self.log_kept.display()
             ));
         }
         let programs = self.corpus_programs(interp)?;

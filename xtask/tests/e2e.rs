@@ -712,12 +712,7 @@ fn the_bench_holds_a_kept_build_in_the_same_rounds() -> Result<()> {
             xtask::pipeline::link::isolate(model, sysroot, None)?;
         }
         let dir = scratch("bench-compare");
-        let status = std::process::Command::new("cp")
-            .arg("-a")
-            .arg(&sysroot.root)
-            .arg(dir.join("kept"))
-            .status()?;
-        ensure!(status.success(), "copying {}", sysroot.root.display());
+        xtask::util::fs::copy_tree(&sysroot.root, &dir.join("kept"))?;
         let version = model.recipe.version.as_str();
         let bench = |compare: &str| {
             let mut cmd = xtask();

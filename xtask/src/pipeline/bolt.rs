@@ -180,7 +180,7 @@ pub fn python3(
         cwd: scratch,
         env: vec![("SOURCE_DATE_EPOCH".into(), b.epoch.clone())],
         log: b.log("8-bolt-training"),
-        log_kept: b.log_kept("8-bolt-training"),
+        log_published: Some(b.log_published("8-bolt-training")),
     };
     let ran = optimize(
         config,

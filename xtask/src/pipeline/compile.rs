@@ -52,7 +52,7 @@ impl Build<'_> {
 
     /// Where `log(name)` is kept once the sysroot is published (`record::write` copies the
     /// logs there; the scratch tree goes).
-    pub fn log_kept(&self, name: &str) -> PathBuf {
+    pub fn log_published(&self, name: &str) -> PathBuf {
         self.model
             .sysroot_dir()
             .join("logs")
@@ -316,7 +316,7 @@ impl Build<'_> {
             cwd: self.dir.clone(),
             env,
             log: self.log("3-profile-task"),
-            log_kept: self.log_kept("3-profile-task"),
+            log_published: Some(self.log_published("3-profile-task")),
         };
         let interp = Interp::new(&self.model.runner, &python);
         let run = training.run(&interp)?;

@@ -208,7 +208,7 @@ fn bolt_isolate(
         cwd: scratch,
         env: Vec::new(),
         log: work.join("training.log"),
-        log_kept: work.join("training.log"),
+        log_published: None,
     };
     let keep = sysroot
         .root

@@ -23,9 +23,9 @@ pub struct TrainingSet<'a> {
     pub cwd: PathBuf,
     pub env: Vec<(String, String)>,
     pub log: PathBuf,
-    /// Where the log can still be read once the command is over (a build's scratch tree is
-    /// deleted after it succeeds; its logs are copied into the sysroot); may be `log`.
-    pub log_kept: PathBuf,
+    /// Where the log is copied when the sysroot is published, if it is (a build's scratch
+    /// tree is deleted after it succeeds; its logs go into the sysroot).
+    pub log_published: Option<PathBuf>,
 }
 
 /// What a training run did.
@@ -73,12 +73,12 @@ impl TrainingSet<'_> {
                 .map(str::trim)
                 .take(5)
                 .collect();
-            let details = match self.log_kept == self.log {
-                true => self.log.display().to_string(),
-                false => format!(
+            let details = match &self.log_published {
+                None => self.log.display().to_string(),
+                Some(kept) => format!(
                     "{} (kept as {} once the sysroot is published)",
                     self.log.display(),
-                    self.log_kept.display()
+                    kept.display()
                 ),
             };
             progress::warn(format!(

@@ -101,7 +101,8 @@ pub struct Pgo {
     /// A failing task without it crashed early, and its profile would cover start-up only.
     pub completed: String,
     /// Test extension modules (as `Modules/Setup.stdlib` defines them) the task needs, built
-    /// into the instrumented interpreter only: the optimised build never has them.
+    /// into the instrumented interpreter only: the optimised build never has them (BOLT trains
+    /// it with them compiled as extension modules).
     #[serde(default)]
     pub test_modules: Vec<String>,
     /// The task for an interpreter without the test modules (BOLT trains the production

@@ -7,6 +7,7 @@
 
 use crate::checks::Interp;
 use crate::model::target::BoltConfig;
+use crate::pipeline::training::TestModules;
 use crate::util::{fs, process, progress};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -171,9 +172,18 @@ pub fn python3(
     let keep = staging.join(KEPT).join(exe.file_name().unwrap_or_default());
     let scratch = work.join("bolt-training");
     fs::create_dir_all(&scratch)?;
+    let test_modules = if model.target.platform.loads_extension_modules()
+        && !model.recipe.pgo.test_modules.is_empty()
+    {
+        let dir = staging.join(TEST_MODULES);
+        b.test_extensions(&dir)?;
+        TestModules::Extensions(dir)
+    } else {
+        TestModules::Absent
+    };
     let training = crate::pipeline::training::TrainingSet {
         pgo: &model.recipe.pgo,
-        has_test_modules: false,
+        test_modules,
         corpus: model.layout().corpus_dir(),
         builtin: model.recipe.builtin_for(&model.target.name),
         target: model.target.name.clone(),
@@ -200,3 +210,7 @@ pub fn python3(
 
 /// Where the binaries are kept as they were before BOLT (sysroot-relative).
 pub const KEPT: &str = "share/pysysroot/nobolt";
+
+/// Where the recipe's test modules are kept as extension modules (sysroot-relative), for
+/// BOLT's training of python3 and, later, of the isolate; never on the interpreter's path.
+pub const TEST_MODULES: &str = "share/pysysroot/training-modules";

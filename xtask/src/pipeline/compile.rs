@@ -10,7 +10,7 @@ use crate::checks::Interp;
 use crate::model::Model;
 pub use crate::model::sysroot::PREFIX;
 use crate::pipeline::clibs::Built;
-use crate::pipeline::training::TrainingSet;
+use crate::pipeline::training::{TestModules, TrainingSet};
 use crate::util::template::{self, Vars};
 use crate::util::{fs, process};
 use anyhow::{Context, Result, bail};
@@ -232,6 +232,43 @@ impl Build<'_> {
             .collect()
     }
 
+    /// The recipe's test modules as extension modules in `dest`, compiled from their
+    /// `Modules/Setup.stdlib` definitions against this build tree's headers, for a training
+    /// run of an interpreter that must not contain them (BOLT's). Plain `-O2`: they are not
+    /// what the profile is about.
+    pub fn test_extensions(&self, dest: &Path) -> Result<()> {
+        fs::create_dir_all(dest)?;
+        let suffix = make_var(&self.dir, "EXT_SUFFIX")?;
+        let log = self.log("8-bolt-test-modules");
+        for line in self.test_module_lines()? {
+            let (name, words) = setup_line(&line)?;
+            let (program, args) = self.cc.split_first().context("the target's C compiler")?;
+            let mut cmd = Command::new(program);
+            cmd.args(args)
+                .args([
+                    "-shared",
+                    "-fPIC",
+                    "-O2",
+                    "-DNDEBUG",
+                    "-DPy_BUILD_CORE_MODULE",
+                ])
+                .arg(format!("-I{}", self.dir.display()))
+                .arg(format!("-I{}", self.src.join("Include").display()))
+                .arg(format!("-I{}", self.src.join("Include/internal").display()))
+                .arg(format!("-I{}", self.src.join("Modules").display()));
+            for w in &words {
+                match w {
+                    SetupWord::Source(file) => cmd.arg(self.src.join("Modules").join(file)),
+                    SetupWord::Flag(flag) => cmd.arg(flag),
+                };
+            }
+            cmd.arg("-o").arg(dest.join(format!("{name}{suffix}")));
+            scrub_env(&mut cmd, &self.epoch);
+            process::run_logged(&format!("test module {name} for training"), &mut cmd, &log)?;
+        }
+        Ok(())
+    }
+
     fn make(&self, step: &str, log: &str, targets: &[&str]) -> Result<()> {
         let mut cmd = Command::new("make");
         cmd.arg(format!("-j{}", self.model.settings.jobs))
@@ -309,7 +346,7 @@ impl Build<'_> {
         let python = self.dir.join(make_var(&self.dir, "BUILDPYTHON")?);
         let training = TrainingSet {
             pgo: &self.model.recipe.pgo,
-            has_test_modules: true,
+            test_modules: TestModules::BuiltIn,
             corpus: self.model.layout().corpus_dir(),
             builtin: self.model.recipe.builtin_for(&self.model.target.name),
             target: self.model.target.name.clone(),
@@ -339,6 +376,34 @@ impl Build<'_> {
             seconds: run.seconds,
         })
     }
+}
+
+/// One word of a `Modules/Setup` module definition after its name.
+#[derive(Debug, PartialEq)]
+enum SetupWord {
+    /// A C file, relative to `Modules/`.
+    Source(String),
+    /// A compiler or linker flag (`-I...`, `-D...`, `-l...`).
+    Flag(String),
+}
+
+/// A module definition's name and words. Make variables (`$(LIBM)`) are refused: the test
+/// modules are compiled outside the Makefile, where nothing would expand them.
+fn setup_line(line: &str) -> Result<(String, Vec<SetupWord>)> {
+    let mut words = line.split_whitespace();
+    let name = words.next().context("an empty module definition")?;
+    let words = words
+        .map(|w| match w {
+            _ if w.contains('$') => bail!(
+                "the module definition {line:?} uses a make variable ({w}), which a test module \
+                 compiled for training cannot expand; remove the module from the recipe's [pgo] test_modules"
+            ),
+            _ if w.starts_with('-') => Ok(SetupWord::Flag(w.to_string())),
+            _ if w.ends_with(".c") => Ok(SetupWord::Source(w.to_string())),
+            _ => bail!("the module definition {line:?} has a word that is neither a C file nor a flag: {w}"),
+        })
+        .collect::<Result<_>>()?;
+    Ok((name.to_string(), words))
 }
 
 /// Profile data files in a build tree (`.gcda`, `.profraw`).
@@ -460,5 +525,24 @@ mod tests {
         // configure's link tests use the value unexpanded: one word, not a quoted file name.
         assert!(!for_makefile(flag).contains(['\'', '"', ' ']));
         assert_eq!(for_makefile("-no-pie"), "-no-pie");
+    }
+
+    #[test]
+    fn test_module_definitions_split_into_sources_and_flags() {
+        // 3.13's definition, several files in subdirectories of Modules/.
+        let (name, words) =
+            setup_line("_testcapi _testcapimodule.c _testcapi/vectorcall.c -DX=1").unwrap();
+        assert_eq!(name, "_testcapi");
+        assert_eq!(
+            words,
+            vec![
+                SetupWord::Source("_testcapimodule.c".into()),
+                SetupWord::Source("_testcapi/vectorcall.c".into()),
+                SetupWord::Flag("-DX=1".into()),
+            ]
+        );
+        let e = setup_line("_decimal _decimal/_decimal.c $(LIBMPDEC_CFLAGS)").unwrap_err();
+        assert!(format!("{e}").contains("$(LIBMPDEC_CFLAGS)"), "{e}");
+        assert!(setup_line("_x x.o").is_err());
     }
 }

@@ -199,9 +199,15 @@ fn bolt_isolate(
         .join(&model.target.name);
     let scratch = work.join("training");
     fs::create_dir_all(&scratch)?;
+    // The test modules python3's BOLT training had, if the sysroot kept them.
+    let modules = sysroot.root.join(super::bolt::TEST_MODULES);
+    let test_modules = match modules.is_dir() {
+        true => super::training::TestModules::Extensions(modules),
+        false => super::training::TestModules::Absent,
+    };
     let training = super::training::TrainingSet {
         pgo: &model.recipe.pgo,
-        has_test_modules: false,
+        test_modules,
         corpus: model.layout().corpus_dir(),
         builtin: sysroot.manifest.modules.builtin.clone(),
         target: model.target.name.clone(),

@@ -37,7 +37,7 @@ use sysroot_manifest::Input;
 
 /// Bump when the build steps or the sysroot layout change in a way the inputs do not show:
 /// it is part of every cache key.
-pub const LAYOUT_VERSION: u32 = 3;
+pub const LAYOUT_VERSION: u32 = 4;
 
 /// What the user asked for.
 #[derive(Debug, Clone, Copy)]

@@ -10,10 +10,22 @@ use anyhow::{Result, bail};
 use std::path::PathBuf;
 use std::time::Instant;
 
+/// Where the interpreter finds the recipe's test modules (`_testcapi`...), which the tests
+/// that exercise the C API import.
+pub enum TestModules {
+    /// Compiled in: the instrumented PGO interpreter.
+    BuiltIn,
+    /// Extension modules in this directory, put on `PYTHONPATH`: the production binaries BOLT
+    /// trains, which must not contain them. Tests that start a child with `-I` or `-E` still
+    /// miss them there; the tests themselves run.
+    Extensions(PathBuf),
+    /// Nowhere: the tests that import them fail at import, the rest trains.
+    Absent,
+}
+
 pub struct TrainingSet<'a> {
     pub pgo: &'a Pgo,
-    /// Whether the interpreter has the recipe's test modules (only the instrumented one does).
-    pub has_test_modules: bool,
+    pub test_modules: TestModules,
     /// The bit-exact corpus (`engine/corpus`).
     pub corpus: PathBuf,
     /// The builtin modules the interpreter has: corpus programs needing others are left out.
@@ -29,6 +41,7 @@ pub struct TrainingSet<'a> {
 }
 
 /// What a training run did.
+#[derive(Debug)]
 pub struct Run {
     /// The profile task's exit status: it must have run to the end; failing tests are
     /// logged, not fatal (a flaky test leaves a perfectly good profile).
@@ -54,6 +67,9 @@ impl TrainingSet<'_> {
             "PYTHONWARNINGS",
         ] {
             cmd.env_remove(var);
+        }
+        if let TestModules::Extensions(dir) = &self.test_modules {
+            cmd.env("PYTHONPATH", dir);
         }
         let status = process::run_logged_status("training: the profile task", &mut cmd, &self.log)?;
         let exit_status = status.code().unwrap_or(-1);
@@ -89,18 +105,43 @@ impl TrainingSet<'_> {
         let programs = self.corpus_programs(interp)?;
         Ok(Run {
             exit_status,
-            ran: vec![
-                format!("{} (exit status {exit_status})", task.join(" ")),
-                format!("the bit-exact corpus ({programs} programs)"),
-            ],
+            ran: [
+                Some(format!("{} (exit status {exit_status})", task.join(" "))),
+                self.extensions_described()?,
+                Some(format!("the bit-exact corpus ({programs} programs)")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
             seconds: start.elapsed().as_secs_f64().round(),
         })
     }
 
     /// What `interp` runs: a shorter task under an emulator, when the recipe has one.
     pub fn task(&self, interp: &Interp) -> &[String] {
+        let has_test_modules = !matches!(self.test_modules, TestModules::Absent);
         self.pgo
-            .task_for(self.has_test_modules, !interp.runner.is_native())
+            .task_for(has_test_modules, !interp.runner.is_native())
+    }
+
+    /// For the manifest: which test modules the task found as extension modules (by name, as
+    /// the directory is the build's scratch).
+    fn extensions_described(&self) -> Result<Option<String>> {
+        let TestModules::Extensions(dir) = &self.test_modules else {
+            return Ok(None);
+        };
+        let mut names: Vec<String> = fs::read_dir(dir)?
+            .iter()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.split_once('.').map(|(stem, _)| stem.to_string())
+            })
+            .collect();
+        names.sort();
+        Ok(Some(format!(
+            "with the test modules {} as extension modules on PYTHONPATH",
+            names.join(", ")
+        )))
     }
 
     /// Every corpus program the interpreter can run, for what real programs do; their output
@@ -129,5 +170,76 @@ impl TrainingSet<'_> {
 impl bolt::Training for TrainingSet<'_> {
     fn train(&self, interp: &Interp) -> Result<Vec<String>> {
         Ok(self.run(interp)?.ran)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::target::Runner;
+
+    /// A training set whose "interpreter" is sh: the task passes only if the test modules'
+    /// directory reached it as PYTHONPATH.
+    fn training<'a>(
+        dir: &std::path::Path,
+        test_modules: TestModules,
+        pgo: &'a Pgo,
+    ) -> TrainingSet<'a> {
+        TrainingSet {
+            pgo,
+            test_modules,
+            corpus: dir.join("corpus"),
+            builtin: Vec::new(),
+            target: "x86_64".into(),
+            cwd: dir.to_path_buf(),
+            env: Vec::new(),
+            log: dir.join("training.log"),
+            log_published: None,
+        }
+    }
+
+    #[test]
+    fn extension_test_modules_reach_the_task_on_pythonpath() {
+        let dir = std::env::temp_dir().join(format!("xtask-training-{}", std::process::id()));
+        let modules = dir.join("modules");
+        std::fs::create_dir_all(&modules).unwrap();
+        std::fs::create_dir_all(dir.join("corpus")).unwrap();
+        std::fs::write(dir.join("corpus/corpus.toml"), "program = []\n").unwrap();
+        std::fs::write(
+            modules.join("_testcapi.cpython-311-x86_64-linux-gnu.so"),
+            b"",
+        )
+        .unwrap();
+        let pgo = Pgo {
+            task: vec![
+                "-c".into(),
+                // Not the marker itself: the log starts with the command line.
+                "test -f \"$PYTHONPATH/_testcapi.cpython-311-x86_64-linux-gnu.so\" && printf 'ran %s' whole".into(),
+            ],
+            completed: "ran whole".into(),
+            test_modules: vec!["_testcapi".into()],
+            task_without_test_modules: None,
+            task_under_emulation: None,
+        };
+        let sh = Interp::new(&Runner::Native, std::path::Path::new("/bin/sh"));
+
+        let run = training(&dir, TestModules::Extensions(modules.clone()), &pgo)
+            .run(&sh)
+            .unwrap();
+        assert_eq!(run.exit_status, 0);
+        assert!(
+            run.ran.contains(
+                &"with the test modules _testcapi as extension modules on PYTHONPATH".to_string()
+            ),
+            "{:?}",
+            run.ran
+        );
+
+        std::fs::remove_file(dir.join("training.log")).unwrap();
+        let e = training(&dir, TestModules::Absent, &pgo)
+            .run(&sh)
+            .unwrap_err();
+        assert!(format!("{e}").contains("before running to the end"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

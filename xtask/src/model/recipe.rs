@@ -100,11 +100,13 @@ pub struct Pgo {
     /// What the task prints once it has run to the end, passed or not (regrtest's summary).
     /// A failing task without it crashed early, and its profile would cover start-up only.
     pub completed: String,
-    /// Test extension modules (as `Modules/Setup.stdlib` defines them) the task needs, built
-    /// into the instrumented interpreter only: the optimised build never has them (BOLT trains
-    /// it with them compiled as extension modules).
+    /// Test extension modules (as `Modules/Setup.stdlib` defines them) the task needs. The
+    /// optimised build never has them: the instrumented interpreter gets them as
+    /// `instrumented_test_modules` says, BOLT's training as extension modules.
     #[serde(default)]
     pub test_modules: Vec<String>,
+    #[serde(default)]
+    pub instrumented_test_modules: TestModuleBuild,
     /// The task for an interpreter without the test modules (BOLT trains the production
     /// python3 and the isolate), when `task` would fail there for want of them.
     #[serde(default)]
@@ -113,6 +115,18 @@ pub struct Pgo {
     /// slower than native), when `task` would take hours there.
     #[serde(default)]
     pub task_under_emulation: Option<Vec<String>>,
+}
+
+/// How the instrumented interpreter gets the test modules.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TestModuleBuild {
+    /// Compiled into it, as configure's `--enable-test-modules` would.
+    #[default]
+    BuiltIn,
+    /// Loaded as extension modules from the training's `PYTHONPATH`: for a release whose test
+    /// modules cannot be built in (3.13's `_testinternalcapi` breaks `_freeze_module`'s link).
+    Extensions,
 }
 
 impl Pgo {

@@ -176,7 +176,7 @@ pub fn python3(
         && !model.recipe.pgo.test_modules.is_empty()
     {
         let dir = staging.join(TEST_MODULES);
-        b.test_extensions(&dir)?;
+        b.test_extensions(&dir, "8-bolt-test-modules")?;
         TestModules::Extensions(dir)
     } else {
         TestModules::Absent

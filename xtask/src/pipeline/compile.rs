@@ -8,6 +8,7 @@
 
 use crate::checks::Interp;
 use crate::model::Model;
+use crate::model::recipe::TestModuleBuild;
 pub use crate::model::sysroot::PREFIX;
 use crate::pipeline::clibs::Built;
 use crate::pipeline::training::{TestModules, TrainingSet};
@@ -234,12 +235,12 @@ impl Build<'_> {
 
     /// The recipe's test modules as extension modules in `dest`, compiled from their
     /// `Modules/Setup.stdlib` definitions against this build tree's headers, for a training
-    /// run of an interpreter that must not contain them (BOLT's). Plain `-O2`: they are not
-    /// what the profile is about.
-    pub fn test_extensions(&self, dest: &Path) -> Result<()> {
+    /// run of an interpreter without them (BOLT's; PGO's where they cannot be built in).
+    /// Plain `-O2`: they are not what the profile is about.
+    pub fn test_extensions(&self, dest: &Path, log: &str) -> Result<()> {
         fs::create_dir_all(dest)?;
         let suffix = make_var(&self.dir, "EXT_SUFFIX")?;
-        let log = self.log("8-bolt-test-modules");
+        let log = self.log(log);
         for line in self.test_module_lines()? {
             let (name, words) = setup_line(&line)?;
             let (program, args) = self.cc.split_first().context("the target's C compiler")?;
@@ -252,6 +253,8 @@ impl Build<'_> {
                     "-DNDEBUG",
                     "-DPy_BUILD_CORE_MODULE",
                 ])
+                // Their assertions name source files: not by this machine's path.
+                .arg(format!("-ffile-prefix-map={}=.", self.src.display()))
                 .arg(format!("-I{}", self.dir.display()))
                 .arg(format!("-I{}", self.src.join("Include").display()))
                 .arg(format!("-I{}", self.src.join("Include/internal").display()))
@@ -285,14 +288,13 @@ impl Build<'_> {
             self.make("build", "2-build", &[])?;
             return Ok(None);
         }
-        let test_modules = self.test_module_lines()?;
-        self.write_setup_local(&test_modules)?;
+        let test_modules = self.instrumented_test_modules()?;
         self.make(
             "PGO 1/3: instrumented build",
             "2-build-instrumented",
             &["profile-gen-stamp"],
         )?;
-        let profile = self.run_profile_task()?;
+        let profile = self.run_profile_task(test_modules)?;
         // What `profile-run-stamp` does after the task, minus the task itself; the test
         // modules leave Setup.local, so the optimised libpython never has them.
         self.write_setup_local(&[])?;
@@ -329,14 +331,35 @@ impl Build<'_> {
             );
         }
         Ok(Some(ProfileRun {
-            test_modules: self.model.recipe.pgo.test_modules.clone(),
             use_flags,
             ..profile
         }))
     }
 
+    /// Gives the instrumented interpreter the recipe's test modules the way the recipe says
+    /// (a target whose executables cannot load extension modules goes without).
+    fn instrumented_test_modules(&self) -> Result<TestModules> {
+        let pgo = &self.model.recipe.pgo;
+        if pgo.test_modules.is_empty() {
+            return Ok(TestModules::Absent);
+        }
+        Ok(match pgo.instrumented_test_modules {
+            TestModuleBuild::BuiltIn => {
+                self.write_setup_local(&self.test_module_lines()?)?;
+                TestModules::BuiltIn
+            }
+            TestModuleBuild::Extensions if self.model.target.platform.loads_extension_modules() => {
+                // Beside the build tree: `make clean-retain-profile` deletes its `.so` files.
+                let dir = self.dir.with_file_name("pgo-test-modules");
+                self.test_extensions(&dir, "2-test-modules")?;
+                TestModules::Extensions(dir)
+            }
+            TestModuleBuild::Extensions => TestModules::Absent,
+        })
+    }
+
     /// The training set, run by the instrumented interpreter in the build tree.
-    fn run_profile_task(&self) -> Result<ProfileRun> {
+    fn run_profile_task(&self, test_modules: TestModules) -> Result<ProfileRun> {
         let mut env = vec![("SOURCE_DATE_EPOCH".to_string(), self.epoch.clone())];
         for assignment in make_var(&self.dir, "RUNSHARED")?.split_whitespace() {
             if let Some((k, v)) = assignment.split_once('=') {
@@ -344,9 +367,13 @@ impl Build<'_> {
             }
         }
         let python = self.dir.join(make_var(&self.dir, "BUILDPYTHON")?);
+        let names = match test_modules {
+            TestModules::Absent => Vec::new(),
+            _ => self.model.recipe.pgo.test_modules.clone(),
+        };
         let training = TrainingSet {
             pgo: &self.model.recipe.pgo,
-            test_modules: TestModules::BuiltIn,
+            test_modules,
             corpus: self.model.layout().corpus_dir(),
             builtin: self.model.recipe.builtin_for(&self.model.target.name),
             target: self.model.target.name.clone(),
@@ -369,7 +396,7 @@ impl Build<'_> {
         Ok(ProfileRun {
             task: training.task(&interp).to_vec(),
             training: run.ran,
-            test_modules: Vec::new(),
+            test_modules: names,
             use_flags: Vec::new(),
             exit_status: run.exit_status,
             profile_files,

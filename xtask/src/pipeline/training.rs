@@ -218,6 +218,7 @@ mod tests {
             ],
             completed: "ran whole".into(),
             test_modules: vec!["_testcapi".into()],
+            instrumented_test_modules: Default::default(),
             task_without_test_modules: None,
             task_under_emulation: None,
         };

@@ -71,6 +71,9 @@ impl TrainingSet<'_> {
         if let TestModules::Extensions(dir) = &self.test_modules {
             cmd.env("PYTHONPATH", dir);
         }
+        // A log kept from an earlier run (the isolate's) would show its end marker and failures
+        // as this run's.
+        fs::remove_file(&self.log)?;
         let status = process::run_logged_status("training: the profile task", &mut cmd, &self.log)?;
         let exit_status = status.code().unwrap_or(-1);
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
@@ -236,7 +239,7 @@ mod tests {
             run.ran
         );
 
-        std::fs::remove_file(dir.join("training.log")).unwrap();
+        // The first run's log, with its end marker, is still there.
         let e = training(&dir, TestModules::Absent, &pgo)
             .run(&sh)
             .unwrap_err();

@@ -105,6 +105,7 @@ pub struct Pgo {
     /// `instrumented_test_modules` says, BOLT's training as extension modules.
     #[serde(default)]
     pub test_modules: Vec<String>,
+    /// How the instrumented interpreter gets them (`built-in` unless a release cannot).
     #[serde(default)]
     pub instrumented_test_modules: TestModuleBuild,
     /// The task for an interpreter without the test modules (BOLT trains the production

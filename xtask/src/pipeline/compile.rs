@@ -251,6 +251,8 @@ impl Build<'_> {
                     "-fPIC",
                     "-O2",
                     "-DNDEBUG",
+                    // A shared stdlib module's; each test module keeps or clears it as it
+                    // needs (_testinternalcapi uses the internal API, _testcapi must not).
                     "-DPy_BUILD_CORE_MODULE",
                 ])
                 // Their assertions name source files: not by this machine's path.

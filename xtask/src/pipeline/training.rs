@@ -16,8 +16,8 @@ pub enum TestModules {
     /// Compiled in: the instrumented PGO interpreter.
     BuiltIn,
     /// Extension modules in this directory, put on `PYTHONPATH`: the production binaries BOLT
-    /// trains, which must not contain them. Tests that start a child with `-I` or `-E` still
-    /// miss them there; the tests themselves run.
+    /// trains, which must not contain them, and an instrumented interpreter they cannot be
+    /// compiled into. Tests that start a child with `-I` or `-E` still miss them there.
     Extensions(PathBuf),
     /// Nowhere: the tests that import them fail at import, the rest trains.
     Absent,

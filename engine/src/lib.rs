@@ -62,6 +62,10 @@ pub struct Config {
     pub signal_handlers: bool,
     /// Write `__pycache__/*.pyc` files.
     pub write_bytecode: bool,
+    /// UTF-8 mode (`-X utf8`): stdio and file names in UTF-8 whatever the locale. On by
+    /// default: an isolated interpreter does not read the locale, and without it would
+    /// write only ASCII to stdio. Off, the locale decides as in python3.
+    pub utf8_mode: bool,
 }
 
 impl Default for Config {
@@ -74,6 +78,7 @@ impl Default for Config {
             import_site: false,
             signal_handlers: false,
             write_bytecode: false,
+            utf8_mode: true,
         }
     }
 }
@@ -101,6 +106,18 @@ impl Interpreter {
         // SAFETY: the config is initialised by CPython before any field is written, cleared
         // after use, and initialisation happens once, on this thread.
         unsafe {
+            // The locale and UTF-8 mode are fixed before the configuration is read.
+            let mut pre = std::mem::MaybeUninit::<ffi::PyPreConfig>::uninit();
+            if config.isolated {
+                ffi::PyPreConfig_InitIsolatedConfig(pre.as_mut_ptr());
+            } else {
+                ffi::PyPreConfig_InitPythonConfig(pre.as_mut_ptr());
+            }
+            let pre = pre.assume_init_mut();
+            if config.utf8_mode {
+                pre.utf8_mode = 1;
+            }
+            status::check(ffi::Py_PreInitialize(pre))?;
             let mut raw = std::mem::MaybeUninit::<ffi::PyConfig>::uninit();
             if config.isolated {
                 ffi::PyConfig_InitIsolatedConfig(raw.as_mut_ptr());

@@ -56,6 +56,24 @@ fn embedding_api() {
         assert!(!site, "site is not imported unless Config::import_site");
     });
 
+    // UTF-8 mode by default: the isolated interpreter does not read the locale, and would
+    // otherwise refuse to print anything but ASCII.
+    let utf8 = interp.run_source(
+        "import sys\nencodings = (sys.flags.utf8_mode, sys.stdout.encoding, sys.getfilesystemencoding())\nprint('Ärger ünd 表')\n",
+        "<utf8>",
+    );
+    assert_eq!(utf8, Exit(0), "non-ASCII text prints");
+    interp.with(|py| {
+        let got: (i32, String, String) = py
+            .import("__main__")
+            .unwrap()
+            .getattr("encodings")
+            .unwrap()
+            .extract()
+            .unwrap();
+        assert_eq!(got, (1, "utf-8".into(), "utf-8".into()));
+    });
+
     // python3's exit-status rules.
     assert_eq!(interp.run_source("raise SystemExit(4)", "<exit4>"), Exit(4));
     assert_eq!(interp.run_source("raise SystemExit", "<exit>"), Exit(0));

@@ -563,8 +563,8 @@ fn build_example(model: &xtask::model::Model) -> Result<std::path::PathBuf> {
 }
 
 /// Compiled and pure packages from PyPI (pinned with hashes) work in the isolate exactly as
-/// in python3: through PYTHONPATH for python3 and `bin/isolate`, and shipped with the single
-/// file by `cargo xtask isolate --requirements`. On a target that cannot load compiled
+/// in python3: through PYTHONPATH for python3 and `bin/isolate`, shipped with the single
+/// file by `cargo xtask isolate --requirements`, and in `examples/embed` through its paths. On a target that cannot load compiled
 /// modules, asking for them is an error naming the package and why.
 #[test]
 #[ignore = "builds CPython or serves the mirror: run with cargo xtask test"]
@@ -652,6 +652,33 @@ fn packages_from_pypi_work_as_in_python3() -> Result<()> {
         println!(
             "  {target}: python3, bin/isolate and the single file with its packages print the same"
         );
+        if model.runner.is_native() {
+            // A crate of the user's own loads them as well: the export list reached it.
+            let exe = build_example(model)?;
+            let out = std::process::Command::new(&exe)
+                .arg(&probe)
+                .arg(&site)
+                .current_dir(&site)
+                .output()?;
+            // The embedding is isolated by design: only the probe's line of flags differs.
+            let without_flags = |b: &[u8]| {
+                String::from_utf8_lossy(b)
+                    .lines()
+                    .filter(|l| !l.starts_with("flags "))
+                    .map(|l| format!("{l}\n"))
+                    .collect::<String>()
+            };
+            ensure!(
+                out.status.success()
+                    && without_flags(&out.stdout) == without_flags(&reference.stdout),
+                "{target}: examples/embed with the packages ({}) printed\n{}{}\nwhere python3 printed\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr),
+                String::from_utf8_lossy(&reference.stdout)
+            );
+            println!("  {target}: so does examples/embed, a crate of the user's own");
+        }
         Ok(())
     })
 }

@@ -1,8 +1,12 @@
 //! An embedding executable of your own: starts CPython from the sysroot it was linked
 //! against, registers a Rust module as a built-in, and runs Python that calls it and the
 //! standard library's C-backed modules.
+//!
+//! `embed-example SCRIPT.py [DIR...]` runs a script instead, with each DIR on `sys.path`:
+//! packages installed there from PyPI, compiled ones included, load as they do in python3.
 
 use pyo3::prelude::*;
+use std::path::PathBuf;
 
 /// A module written in Rust, imported by the embedded Python as `greeter`.
 #[pymodule]
@@ -39,11 +43,22 @@ print("argv =", sys.argv)
 fn main() {
     // Before the interpreter starts: a built-in module is part of CPython's init table.
     pyo3::append_to_inittab!(greeter);
+    let args: Vec<String> = std::env::args().collect();
+    let script = args.get(1).filter(|a| a.ends_with(".py")).map(PathBuf::from);
     let config = engine::Config {
         // The sysroot this executable was linked against holds the stdlib; a program you
         // ship carries it instead (see the README).
         home: Some(engine::SYSROOT.into()),
-        argv: std::env::args().collect(),
+        // The embedding is isolated (no PYTHONPATH, no site-packages): packages come from
+        // where the host says.
+        paths: match script {
+            Some(_) => args[2..].iter().map(PathBuf::from).collect(),
+            None => Vec::new(),
+        },
+        argv: match script {
+            Some(_) => args[1..].to_vec(),
+            None => args.clone(),
+        },
         ..engine::Config::default()
     };
     let interpreter = match engine::Interpreter::start(&config) {
@@ -53,7 +68,10 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let status = interpreter.run_source(PROGRAM, "<embed-example>");
+    let status = match &script {
+        Some(path) => interpreter.run_file(path),
+        None => interpreter.run_source(PROGRAM, "<embed-example>"),
+    };
     drop(interpreter);
     std::process::exit(status.0);
 }

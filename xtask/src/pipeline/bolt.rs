@@ -177,7 +177,13 @@ pub fn python3(
     {
         let dir = staging.join(TEST_MODULES);
         b.test_extensions(&dir, "8-bolt-test-modules")?;
-        TestModules::Extensions(dir)
+        // The staged sysroot is not published yet; the sysroot's checks, after this, find
+        // `lib-dynload` empty again.
+        let dynload = staging.join(format!("lib/python{}/lib-dynload", model.recipe.abi()));
+        TestModules::Extensions {
+            dir,
+            into: dynload.is_dir().then_some(dynload),
+        }
     } else {
         TestModules::Absent
     };

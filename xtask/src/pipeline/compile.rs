@@ -296,7 +296,7 @@ impl Build<'_> {
             "2-build-instrumented",
             &["profile-gen-stamp"],
         )?;
-        let profile = self.run_profile_task(test_modules)?;
+        let profile = self.run_profile_task(self.onto_build_path(test_modules)?)?;
         // What `profile-run-stamp` does after the task, minus the task itself; the test
         // modules leave Setup.local, so the optimised libpython never has them.
         self.write_setup_local(&[])?;
@@ -351,12 +351,27 @@ impl Build<'_> {
                 TestModules::BuiltIn
             }
             TestModuleBuild::Extensions if self.model.target.platform.loads_extension_modules() => {
-                // Beside the build tree: `make clean-retain-profile` deletes its `.so` files.
+                // Beside the build tree: the instrumented build's `make clean` deletes its
+                // `.so` files.
                 let dir = self.dir.with_file_name("pgo-test-modules");
                 self.test_extensions(&dir, "2-test-modules")?;
-                TestModules::Extensions(dir)
+                TestModules::Extensions { dir, into: None }
             }
             TestModuleBuild::Extensions => TestModules::Absent,
+        })
+    }
+
+    /// Extension test modules go, for the task, into the build tree's `build/lib.*`, which
+    /// the interpreter has on its path even under `-I`.
+    fn onto_build_path(&self, test_modules: TestModules) -> Result<TestModules> {
+        let TestModules::Extensions { dir, .. } = test_modules else {
+            return Ok(test_modules);
+        };
+        let rel = fs::read_to_string(&self.dir.join("pybuilddir.txt"))?;
+        let into = self.dir.join(rel.trim());
+        Ok(TestModules::Extensions {
+            dir,
+            into: into.is_dir().then_some(into),
         })
     }
 

@@ -199,10 +199,14 @@ fn bolt_isolate(
         .join(&model.target.name);
     let scratch = work.join("training");
     fs::create_dir_all(&scratch)?;
-    // The test modules python3's BOLT training had, if the sysroot kept them.
+    // The test modules python3's BOLT training had, if the sysroot kept them; on PYTHONPATH,
+    // as a published sysroot's `lib-dynload` is not written for a training.
     let modules = sysroot.root.join(super::bolt::TEST_MODULES);
     let test_modules = match modules.is_dir() {
-        true => super::training::TestModules::Extensions(modules),
+        true => super::training::TestModules::Extensions {
+            dir: modules,
+            into: None,
+        },
         false => super::training::TestModules::Absent,
     };
     let training = super::training::TrainingSet {

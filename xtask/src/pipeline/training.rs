@@ -7,7 +7,7 @@ use crate::model::recipe::Pgo;
 use crate::pipeline::bolt;
 use crate::util::{fs, process, progress};
 use anyhow::{Result, bail};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Where the interpreter finds the recipe's test modules (`_testcapi`...), which the tests
@@ -15,10 +15,13 @@ use std::time::Instant;
 pub enum TestModules {
     /// Compiled in: the instrumented PGO interpreter.
     BuiltIn,
-    /// Extension modules in this directory, put on `PYTHONPATH`: the production binaries BOLT
-    /// trains, which must not contain them, and an instrumented interpreter they cannot be
-    /// compiled into. Tests that start a child with `-I` or `-E` still miss them there.
-    Extensions(PathBuf),
+    /// Extension modules compiled into `dir`: for the production binaries BOLT trains, which
+    /// must not contain them, and an instrumented interpreter they cannot be compiled into.
+    /// With `into`, a directory on the interpreter's own `sys.path` (the build tree's
+    /// `build/lib.*`, a staged `lib-dynload`), they are copied there for the run and removed
+    /// after it, so that tests starting a child with `-I` or `-E` (which ignore `PYTHONPATH`)
+    /// find them too; without, `dir` goes on `PYTHONPATH`.
+    Extensions { dir: PathBuf, into: Option<PathBuf> },
     /// Nowhere: the tests that import them fail at import, the rest trains.
     Absent,
 }
@@ -68,13 +71,25 @@ impl TrainingSet<'_> {
         ] {
             cmd.env_remove(var);
         }
-        if let TestModules::Extensions(dir) = &self.test_modules {
-            cmd.env("PYTHONPATH", dir);
-        }
+        let placed = match &self.test_modules {
+            TestModules::Extensions { dir, into: None } => {
+                cmd.env("PYTHONPATH", dir);
+                None
+            }
+            TestModules::Extensions {
+                dir,
+                into: Some(into),
+            } => Some(Placed::copy(dir, into)?),
+            _ => None,
+        };
         // A log kept from an earlier run (the isolate's) would show its end marker and failures
         // as this run's.
         fs::remove_file(&self.log)?;
-        let status = process::run_logged_status("training: the profile task", &mut cmd, &self.log)?;
+        let status = process::run_logged_status("training: the profile task", &mut cmd, &self.log);
+        if let Some(placed) = placed {
+            placed.remove()?;
+        }
+        let status = status?;
         let exit_status = status.code().unwrap_or(-1);
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         if !text.contains(&self.pgo.completed) {
@@ -127,10 +142,10 @@ impl TrainingSet<'_> {
             .task_for(has_test_modules, !interp.runner.is_native())
     }
 
-    /// For the manifest: which test modules the task found as extension modules (by name, as
-    /// the directory is the build's scratch).
+    /// For the manifest: which test modules the task found as extension modules, and where
+    /// (by name, as the directories are the build's scratch).
     fn extensions_described(&self) -> Result<Option<String>> {
-        let TestModules::Extensions(dir) = &self.test_modules else {
+        let TestModules::Extensions { dir, into } = &self.test_modules else {
             return Ok(None);
         };
         let mut names: Vec<String> = fs::read_dir(dir)?
@@ -141,8 +156,15 @@ impl TrainingSet<'_> {
             })
             .collect();
         names.sort();
+        let place = match into {
+            None => "on PYTHONPATH".to_string(),
+            Some(into) => format!(
+                "in the interpreter's own {} for the run",
+                into.file_name().unwrap_or_default().to_string_lossy()
+            ),
+        };
         Ok(Some(format!(
-            "with the test modules {} as extension modules on PYTHONPATH",
+            "with the test modules {} as extension modules {place}",
             names.join(", ")
         )))
     }
@@ -167,6 +189,40 @@ impl TrainingSet<'_> {
             format!("{n} corpus programs ran\n"),
         )?;
         Ok(n)
+    }
+}
+
+/// Test modules copied into a directory of the interpreter's path for one run.
+struct Placed(Vec<PathBuf>);
+
+impl Placed {
+    fn copy(dir: &Path, into: &Path) -> Result<Placed> {
+        let mut placed = Placed(Vec::new());
+        for entry in fs::read_dir(dir)? {
+            let to = into.join(entry.file_name());
+            // Never over a file of the interpreter's own, nor take it away afterwards.
+            if to.exists() {
+                placed.remove()?;
+                bail!(
+                    "{} already exists: the test modules for the training would replace it",
+                    to.display()
+                );
+            }
+            let copied = fs::copy_file(&entry.path(), &to);
+            placed.0.push(to);
+            if let Err(e) = copied {
+                placed.remove()?;
+                return Err(e);
+            }
+        }
+        Ok(placed)
+    }
+
+    fn remove(self) -> Result<()> {
+        for p in &self.0 {
+            fs::remove_file(p)?;
+        }
+        Ok(())
     }
 }
 
@@ -227,9 +283,16 @@ mod tests {
         };
         let sh = Interp::new(&Runner::Native, std::path::Path::new("/bin/sh"));
 
-        let run = training(&dir, TestModules::Extensions(modules.clone()), &pgo)
-            .run(&sh)
-            .unwrap();
+        let run = training(
+            &dir,
+            TestModules::Extensions {
+                dir: modules.clone(),
+                into: None,
+            },
+            &pgo,
+        )
+        .run(&sh)
+        .unwrap();
         assert_eq!(run.exit_status, 0);
         assert!(
             run.ran.contains(
@@ -244,6 +307,61 @@ mod tests {
             .run(&sh)
             .unwrap_err();
         assert!(format!("{e}").contains("before running to the end"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Copied into a directory of the interpreter's own path, the test modules are there for
+    /// the task (not on PYTHONPATH) and gone after it; a file of the interpreter's own with
+    /// the same name is neither replaced nor removed.
+    #[test]
+    fn extension_test_modules_placed_on_the_interpreters_path_for_the_run_only() {
+        let dir = std::env::temp_dir().join(format!("xtask-placed-{}", std::process::id()));
+        let modules = dir.join("modules");
+        let dynload = dir.join("lib-dynload");
+        for d in [&modules, &dynload, &dir.join("corpus")] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        std::fs::write(dir.join("corpus/corpus.toml"), "program = []\n").unwrap();
+        let so = "_testcapi.cpython-311-x86_64-linux-gnu.so";
+        std::fs::write(modules.join(so), b"module").unwrap();
+        let pgo = Pgo {
+            task: vec![
+                "-c".into(),
+                format!(
+                    "test -z \"$PYTHONPATH\" && test -f lib-dynload/{so} && printf 'ran %s' whole"
+                ),
+            ],
+            completed: "ran whole".into(),
+            test_modules: vec!["_testcapi".into()],
+            instrumented_test_modules: Default::default(),
+            task_without_test_modules: None,
+            task_under_emulation: None,
+        };
+        let sh = Interp::new(&Runner::Native, std::path::Path::new("/bin/sh"));
+        let placed = || TestModules::Extensions {
+            dir: modules.clone(),
+            into: Some(dynload.clone()),
+        };
+
+        let run = training(&dir, placed(), &pgo).run(&sh).unwrap();
+        assert_eq!(run.exit_status, 0);
+        assert!(
+            run.ran.contains(
+                &"with the test modules _testcapi as extension modules in the interpreter's own lib-dynload for the run"
+                    .to_string()
+            ),
+            "{:?}",
+            run.ran
+        );
+        assert!(!dynload.join(so).exists(), "removed after the run");
+
+        std::fs::write(dynload.join(so), b"the interpreter's own").unwrap();
+        let e = training(&dir, placed(), &pgo).run(&sh).unwrap_err();
+        assert!(format!("{e}").contains("already exists"), "{e}");
+        assert_eq!(
+            std::fs::read(dynload.join(so)).unwrap(),
+            b"the interpreter's own"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -85,11 +85,18 @@ impl TrainingSet<'_> {
         // A log kept from an earlier run (the isolate's) would show its end marker and failures
         // as this run's.
         fs::remove_file(&self.log)?;
-        let status = process::run_logged_status("training: the profile task", &mut cmd, &self.log);
+        let ran = process::run_logged_group("training: the profile task", &mut cmd, &self.log);
         if let Some(placed) = placed {
             placed.remove()?;
         }
-        let status = status?;
+        let (status, stragglers) = ran?;
+        if !stragglers.is_empty() {
+            progress::warn(format!(
+                "the profile task left {} process(es) running, now killed: {}",
+                stragglers.len(),
+                stragglers.join("; ")
+            ));
+        }
         let exit_status = status.code().unwrap_or(-1);
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         if !text.contains(&self.pgo.completed) {
@@ -307,6 +314,43 @@ mod tests {
             .run(&sh)
             .unwrap_err();
         assert!(format!("{e}").contains("before running to the end"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A process the task leaves behind (a test's child whose parent a timeout killed) does
+    /// not outlive it.
+    #[test]
+    fn what_the_task_leaves_running_is_killed() {
+        let dir = std::env::temp_dir().join(format!("xtask-straggler-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("corpus")).unwrap();
+        std::fs::write(dir.join("corpus/corpus.toml"), "program = []\n").unwrap();
+        let pgo = Pgo {
+            task: vec![
+                "-c".into(),
+                "(sleep 1000 & echo $! > straggler.pid); printf 'ran %s' whole".into(),
+            ],
+            completed: "ran whole".into(),
+            test_modules: Vec::new(),
+            instrumented_test_modules: Default::default(),
+            task_without_test_modules: None,
+            task_under_emulation: None,
+        };
+        let sh = Interp::new(&Runner::Native, std::path::Path::new("/bin/sh"));
+        let run = training(&dir, TestModules::Absent, &pgo).run(&sh).unwrap();
+        assert_eq!(run.exit_status, 0);
+        let pid = std::fs::read_to_string(dir.join("straggler.pid")).unwrap();
+        let stat = format!("/proc/{}/stat", pid.trim());
+        let alive = || {
+            std::fs::read_to_string(&stat).is_ok_and(|s| {
+                s.rsplit_once(')')
+                    .is_some_and(|(_, r)| !r.trim_start().starts_with('Z'))
+            })
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while alive() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(!alive(), "the task's sleep {} still runs", pid.trim());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

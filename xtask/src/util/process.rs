@@ -91,6 +91,82 @@ fn last_lines(text: &str, n: usize) -> String {
 /// Runs a long step with its output appended to `log`; the terminal shows the step, its
 /// elapsed time and the log's latest line. Returns the exit status.
 pub fn run_logged_status(step: &str, cmd: &mut Command, log: &Path) -> Result<ExitStatus> {
+    Ok(run_logged_child(step, cmd, log)?.0)
+}
+
+/// As [`run_logged_status`], for a task whose processes start processes (a test suite). It
+/// runs as a process group of its own, and whatever of the group is still running when the
+/// task has ended is killed: a test's child whose parent a timeout killed would otherwise run
+/// on, for ever if it loops. Returns the status and the command lines of the processes killed.
+/// Should this process die first, the task gets SIGINT, as the terminal's Ctrl-C no longer
+/// reaches it directly. Call it from the thread that lives longest: the kernel sends that
+/// signal when the spawning thread ends.
+pub fn run_logged_group(
+    step: &str,
+    cmd: &mut Command,
+    log: &Path,
+) -> Result<(ExitStatus, Vec<String>)> {
+    use std::os::unix::process::CommandExt;
+    cmd.process_group(0);
+    // SAFETY: only prctl, which is async-signal-safe, runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| match libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT) {
+            0 => Ok(()),
+            _ => Err(std::io::Error::last_os_error()),
+        });
+    }
+    let (status, pgid) = run_logged_child(step, cmd, log)?;
+    Ok((status, kill_group(pgid)))
+}
+
+/// Kills what is left of process group `pgid` (again, for what its dying members start);
+/// returns their command lines.
+fn kill_group(pgid: u32) -> Vec<String> {
+    let mut killed: Vec<(u32, String)> = Vec::new();
+    for _ in 0..50 {
+        let left = group_members(pgid);
+        if left.is_empty() {
+            break;
+        }
+        for member in left {
+            if !killed.iter().any(|(pid, _)| *pid == member.0) {
+                killed.push(member);
+            }
+        }
+        // SAFETY: a plain system call; a negative pid names the group.
+        unsafe { libc::kill(-(pgid as i32), libc::SIGKILL) };
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    killed.into_iter().map(|(_, cmdline)| cmdline).collect()
+}
+
+/// The live (not zombie) processes of group `pgid`, with their command lines.
+fn group_members(pgid: u32) -> Vec<(u32, String)> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            // `pid (comm) state ppid pgrp ...`; comm may hold spaces and parentheses.
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            let Some((_, rest)) = stat.rsplit_once(')') else {
+                return false;
+            };
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            fields.first() != Some(&"Z") && fields.get(2) == Some(&pgid.to_string().as_str())
+        })
+        .map(|pid| {
+            let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let line = String::from_utf8_lossy(&raw).replace('\0', " ");
+            let line: String = line.trim().chars().take(120).collect();
+            (pid, line)
+        })
+        .collect()
+}
+
+fn run_logged_child(step: &str, cmd: &mut Command, log: &Path) -> Result<(ExitStatus, u32)> {
     if let Some(dir) = log.parent() {
         fs::create_dir_all(dir)?;
     }
@@ -111,6 +187,7 @@ pub fn run_logged_status(step: &str, cmd: &mut Command, log: &Path) -> Result<Ex
         .stdin(Stdio::null())
         .spawn()
         .map_err(|e| cannot_start(cmd, e))?;
+    let pid = child.id();
     let bar = progress::spinner();
     let status = loop {
         if let Some(status) = child.try_wait()? {
@@ -129,7 +206,7 @@ pub fn run_logged_status(step: &str, cmd: &mut Command, log: &Path) -> Result<Ex
         None => status.to_string(),
     };
     eprintln!("    {outcome} in {:.0?}", start.elapsed());
-    Ok(status)
+    Ok((status, pid))
 }
 
 /// [`run_logged_status`] that fails on a non-zero exit, showing the log's tail.

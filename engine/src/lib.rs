@@ -103,27 +103,24 @@ impl Interpreter {
                 "an interpreter was already started in this process",
             ));
         }
-        // SAFETY: the config is initialised by CPython before any field is written, cleared
+        // SAFETY: the configs are initialised by CPython before any field is written, cleared
         // after use, and initialisation happens once, on this thread.
         unsafe {
-            // The locale and UTF-8 mode are fixed before the configuration is read.
             let mut pre = std::mem::MaybeUninit::<ffi::PyPreConfig>::uninit();
+            let mut raw = std::mem::MaybeUninit::<ffi::PyConfig>::uninit();
             if config.isolated {
                 ffi::PyPreConfig_InitIsolatedConfig(pre.as_mut_ptr());
+                ffi::PyConfig_InitIsolatedConfig(raw.as_mut_ptr());
             } else {
                 ffi::PyPreConfig_InitPythonConfig(pre.as_mut_ptr());
+                ffi::PyConfig_InitPythonConfig(raw.as_mut_ptr());
             }
+            // The locale and UTF-8 mode are fixed before anything of the configuration is read.
             let pre = pre.assume_init_mut();
             if config.utf8_mode {
                 pre.utf8_mode = 1;
             }
             status::check(ffi::Py_PreInitialize(pre))?;
-            let mut raw = std::mem::MaybeUninit::<ffi::PyConfig>::uninit();
-            if config.isolated {
-                ffi::PyConfig_InitIsolatedConfig(raw.as_mut_ptr());
-            } else {
-                ffi::PyConfig_InitPythonConfig(raw.as_mut_ptr());
-            }
             let raw = raw.assume_init_mut();
             let result = Self::fill(raw, config)
                 .and_then(|carried| status::check(stdlib::start(raw, carried.as_ref())));

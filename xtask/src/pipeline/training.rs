@@ -244,8 +244,32 @@ mod tests {
     use super::*;
     use crate::model::target::Runner;
 
-    /// A training set whose "interpreter" is sh: the task passes only if the test modules'
-    /// directory reached it as PYTHONPATH.
+    /// A scratch directory with an empty corpus.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("xtask-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("corpus")).unwrap();
+        std::fs::write(dir.join("corpus/corpus.toml"), "program = []\n").unwrap();
+        dir
+    }
+
+    /// A profile task for sh: `script` must print the end marker (not write it: the log
+    /// starts with the command line).
+    fn sh_task(script: &str, test_modules: &[&str]) -> Pgo {
+        Pgo {
+            task: vec!["-c".into(), script.into()],
+            completed: "ran whole".into(),
+            test_modules: test_modules.iter().map(|m| m.to_string()).collect(),
+            instrumented_test_modules: Default::default(),
+            task_without_test_modules: None,
+            task_under_emulation: None,
+        }
+    }
+
+    fn sh() -> Interp {
+        Interp::new(&Runner::Native, Path::new("/bin/sh"))
+    }
+
+    /// A training set in `dir` whose "interpreter" is sh.
     fn training<'a>(
         dir: &std::path::Path,
         test_modules: TestModules,
@@ -266,29 +290,18 @@ mod tests {
 
     #[test]
     fn extension_test_modules_reach_the_task_on_pythonpath() {
-        let dir = std::env::temp_dir().join(format!("xtask-training-{}", std::process::id()));
+        let dir = scratch("training");
         let modules = dir.join("modules");
         std::fs::create_dir_all(&modules).unwrap();
-        std::fs::create_dir_all(dir.join("corpus")).unwrap();
-        std::fs::write(dir.join("corpus/corpus.toml"), "program = []\n").unwrap();
         std::fs::write(
             modules.join("_testcapi.cpython-311-x86_64-linux-gnu.so"),
             b"",
         )
         .unwrap();
-        let pgo = Pgo {
-            task: vec![
-                "-c".into(),
-                // Not the marker itself: the log starts with the command line.
-                "test -f \"$PYTHONPATH/_testcapi.cpython-311-x86_64-linux-gnu.so\" && printf 'ran %s' whole".into(),
-            ],
-            completed: "ran whole".into(),
-            test_modules: vec!["_testcapi".into()],
-            instrumented_test_modules: Default::default(),
-            task_without_test_modules: None,
-            task_under_emulation: None,
-        };
-        let sh = Interp::new(&Runner::Native, std::path::Path::new("/bin/sh"));
+        let pgo = sh_task(
+            "test -f \"$PYTHONPATH/_testcapi.cpython-311-x86_64-linux-gnu.so\" && printf 'ran %s' whole",
+            &["_testcapi"],
+        );
 
         let run = training(
             &dir,
@@ -298,7 +311,7 @@ mod tests {
             },
             &pgo,
         )
-        .run(&sh)
+        .run(&sh())
         .unwrap();
         assert_eq!(run.exit_status, 0);
         assert!(
@@ -311,7 +324,7 @@ mod tests {
 
         // The first run's log, with its end marker, is still there.
         let e = training(&dir, TestModules::Absent, &pgo)
-            .run(&sh)
+            .run(&sh())
             .unwrap_err();
         assert!(format!("{e}").contains("before running to the end"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
@@ -321,22 +334,14 @@ mod tests {
     /// not outlive it.
     #[test]
     fn what_the_task_leaves_running_is_killed() {
-        let dir = std::env::temp_dir().join(format!("xtask-straggler-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("corpus")).unwrap();
-        std::fs::write(dir.join("corpus/corpus.toml"), "program = []\n").unwrap();
-        let pgo = Pgo {
-            task: vec![
-                "-c".into(),
-                "(sleep 1000 & echo $! > straggler.pid); printf 'ran %s' whole".into(),
-            ],
-            completed: "ran whole".into(),
-            test_modules: Vec::new(),
-            instrumented_test_modules: Default::default(),
-            task_without_test_modules: None,
-            task_under_emulation: None,
-        };
-        let sh = Interp::new(&Runner::Native, std::path::Path::new("/bin/sh"));
-        let run = training(&dir, TestModules::Absent, &pgo).run(&sh).unwrap();
+        let dir = scratch("straggler");
+        let pgo = sh_task(
+            "(sleep 1000 & echo $! > straggler.pid); printf 'ran %s' whole",
+            &[],
+        );
+        let run = training(&dir, TestModules::Absent, &pgo)
+            .run(&sh())
+            .unwrap();
         assert_eq!(run.exit_status, 0);
         let pid = std::fs::read_to_string(dir.join("straggler.pid")).unwrap();
         let stat = format!("/proc/{}/stat", pid.trim());
@@ -359,35 +364,26 @@ mod tests {
     /// the same name is neither replaced nor removed.
     #[test]
     fn extension_test_modules_placed_on_the_interpreters_path_for_the_run_only() {
-        let dir = std::env::temp_dir().join(format!("xtask-placed-{}", std::process::id()));
+        let dir = scratch("placed");
         let modules = dir.join("modules");
         let dynload = dir.join("lib-dynload");
-        for d in [&modules, &dynload, &dir.join("corpus")] {
+        for d in [&modules, &dynload] {
             std::fs::create_dir_all(d).unwrap();
         }
-        std::fs::write(dir.join("corpus/corpus.toml"), "program = []\n").unwrap();
         let so = "_testcapi.cpython-311-x86_64-linux-gnu.so";
         std::fs::write(modules.join(so), b"module").unwrap();
-        let pgo = Pgo {
-            task: vec![
-                "-c".into(),
-                format!(
-                    "test -z \"$PYTHONPATH\" && test -f lib-dynload/{so} && printf 'ran %s' whole"
-                ),
-            ],
-            completed: "ran whole".into(),
-            test_modules: vec!["_testcapi".into()],
-            instrumented_test_modules: Default::default(),
-            task_without_test_modules: None,
-            task_under_emulation: None,
-        };
-        let sh = Interp::new(&Runner::Native, std::path::Path::new("/bin/sh"));
+        let pgo = sh_task(
+            &format!(
+                "test -z \"$PYTHONPATH\" && test -f lib-dynload/{so} && printf 'ran %s' whole"
+            ),
+            &["_testcapi"],
+        );
         let placed = || TestModules::Extensions {
             dir: modules.clone(),
             into: Some(dynload.clone()),
         };
 
-        let run = training(&dir, placed(), &pgo).run(&sh).unwrap();
+        let run = training(&dir, placed(), &pgo).run(&sh()).unwrap();
         assert_eq!(run.exit_status, 0);
         assert!(
             run.ran.contains(
@@ -400,7 +396,7 @@ mod tests {
         assert!(!dynload.join(so).exists(), "removed after the run");
 
         std::fs::write(dynload.join(so), b"the interpreter's own").unwrap();
-        let e = training(&dir, placed(), &pgo).run(&sh).unwrap_err();
+        let e = training(&dir, placed(), &pgo).run(&sh()).unwrap_err();
         assert!(format!("{e}").contains("already exists"), "{e}");
         assert_eq!(
             std::fs::read(dynload.join(so)).unwrap(),

@@ -71,6 +71,9 @@ impl TrainingSet<'_> {
         ] {
             cmd.env_remove(var);
         }
+        // A log kept from an earlier run (the isolate's) would show its end marker and failures
+        // as this run's.
+        fs::remove_file(&self.log)?;
         let placed = match &self.test_modules {
             TestModules::Extensions { dir, into: None } => {
                 cmd.env("PYTHONPATH", dir);
@@ -82,9 +85,6 @@ impl TrainingSet<'_> {
             } => Some(Placed::copy(dir, into)?),
             _ => None,
         };
-        // A log kept from an earlier run (the isolate's) would show its end marker and failures
-        // as this run's.
-        fs::remove_file(&self.log)?;
         let ran = process::run_logged_group("training: the profile task", &mut cmd, &self.log);
         if let Some(placed) = placed {
             placed.remove()?;

@@ -85,7 +85,7 @@ impl TrainingSet<'_> {
             } => Some(Placed::copy(dir, into)?),
             _ => None,
         };
-        let ran = process::run_logged_group("training: the profile task", &mut cmd, &self.log);
+        let ran = process::run_logged_task("training: the profile task", &mut cmd, &self.log);
         if let Some(placed) = placed {
             placed.remove()?;
         }
@@ -331,12 +331,12 @@ mod tests {
     }
 
     /// A process the task leaves behind (a test's child whose parent a timeout killed) does
-    /// not outlive it.
+    /// not outlive it, even in a session of its own (regrtest starts its workers in one).
     #[test]
     fn what_the_task_leaves_running_is_killed() {
         let dir = scratch("straggler");
         let pgo = sh_task(
-            "(sleep 1000 & echo $! > straggler.pid); printf 'ran %s' whole",
+            "(setsid sleep 1000 & echo $! > straggler.pid); printf 'ran %s' whole",
             &[],
         );
         let run = training(&dir, TestModules::Absent, &pgo)

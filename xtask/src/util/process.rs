@@ -94,68 +94,66 @@ pub fn run_logged_status(step: &str, cmd: &mut Command, log: &Path) -> Result<Ex
     Ok(run_logged_child(step, cmd, log)?.0)
 }
 
-/// As [`run_logged_status`], for a task whose processes start processes (a test suite). It
-/// runs as a process group of its own, and whatever of the group is still running when the
-/// task has ended is killed: a test's child whose parent a timeout killed would otherwise run
-/// on, for ever if it loops. Returns the status and the command lines of the processes killed.
-/// Should this process die first, the task gets SIGINT, as the terminal's Ctrl-C no longer
-/// reaches it directly. Call it from the thread that lives longest: the kernel sends that
-/// signal when the spawning thread ends.
-pub fn run_logged_group(
+/// As [`run_logged_status`], for a task whose processes start processes (a test suite):
+/// whatever of it is still running when the task has ended is killed, since a test's child
+/// whose parent a timeout killed would otherwise run on, for ever if it loops. Its processes
+/// are known by a mark in the environment they inherit, which a new session or process
+/// group (regrtest starts each worker in one) does not shed. Returns the status and the
+/// command lines of the processes killed.
+pub fn run_logged_task(
     step: &str,
     cmd: &mut Command,
     log: &Path,
 ) -> Result<(ExitStatus, Vec<String>)> {
-    use std::os::unix::process::CommandExt;
-    cmd.process_group(0);
-    // SAFETY: only prctl, which is async-signal-safe, runs between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| match libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT) {
-            0 => Ok(()),
-            _ => Err(std::io::Error::last_os_error()),
-        });
-    }
-    let (status, pgid) = run_logged_child(step, cmd, log)?;
-    Ok((status, kill_group(pgid)))
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let mark = format!("{}-{nanos}", std::process::id());
+    cmd.env(TASK_MARK, &mark);
+    let status = run_logged_status(step, cmd, log)?;
+    Ok((status, kill_marked(&mark)))
 }
 
-/// Kills what is left of process group `pgid` (again, for what its dying members start);
-/// returns their command lines.
-fn kill_group(pgid: u32) -> Vec<String> {
+/// The environment variable that marks a task's processes.
+const TASK_MARK: &str = "PYSYSROOT_TASK";
+
+/// Kills every live process marked `mark` (again, for what dying ones start); returns their
+/// command lines.
+fn kill_marked(mark: &str) -> Vec<String> {
+    let needle = format!("{TASK_MARK}={mark}\0");
     let mut killed: Vec<(u32, String)> = Vec::new();
     for _ in 0..50 {
-        let left = group_members(pgid);
+        let left = marked(needle.as_bytes());
         if left.is_empty() {
             break;
         }
-        for member in left {
-            if !killed.iter().any(|(pid, _)| *pid == member.0) {
-                killed.push(member);
+        for (pid, cmdline) in left {
+            // SAFETY: a plain system call.
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            if !killed.iter().any(|(p, _)| *p == pid) {
+                killed.push((pid, cmdline));
             }
         }
-        // SAFETY: a plain system call; a negative pid names the group.
-        unsafe { libc::kill(-(pgid as i32), libc::SIGKILL) };
         std::thread::sleep(Duration::from_millis(100));
     }
     killed.into_iter().map(|(_, cmdline)| cmdline).collect()
 }
 
-/// The live (not zombie) processes of group `pgid`, with their command lines.
-fn group_members(pgid: u32) -> Vec<(u32, String)> {
+/// The live (not zombie) processes whose environment holds `needle`, with their command lines.
+fn marked(needle: &[u8]) -> Vec<(u32, String)> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
-            // `pid (comm) state ppid pgrp ...`; comm may hold spaces and parentheses.
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                return false;
-            };
-            let Some((_, rest)) = stat.rsplit_once(')') else {
-                return false;
-            };
-            let fields: Vec<&str> = rest.split_whitespace().collect();
-            fields.first() != Some(&"Z") && fields.get(2) == Some(&pgid.to_string().as_str())
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            // `pid (comm) state ...`; comm may hold spaces and parentheses.
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let zombie = stat
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+            !zombie && environ.windows(needle.len()).any(|w| w == needle)
         })
         .map(|pid| {
             let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();

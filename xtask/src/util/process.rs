@@ -157,8 +157,13 @@ fn marked(needle: &[u8]) -> Vec<(u32, String)> {
         })
         .map(|pid| {
             let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            let line = String::from_utf8_lossy(&raw).replace('\0', " ");
-            let line: String = line.trim().chars().take(120).collect();
+            // One line: arguments are separated by NULs, and a `-c` program has newlines.
+            let words: Vec<String> = String::from_utf8_lossy(&raw)
+                .split(|c: char| c == '\0' || c.is_whitespace())
+                .filter(|w| !w.is_empty())
+                .map(String::from)
+                .collect();
+            let line: String = words.join(" ").chars().take(120).collect();
             (pid, line)
         })
         .collect()
@@ -245,5 +250,23 @@ mod tests {
             err.contains("no-such-program-xyz") && err.contains("doctor"),
             "{err}"
         );
+    }
+
+    /// What a task leaves running is killed, in a session of its own too, and named on one
+    /// line each, its program's newlines included.
+    #[test]
+    fn a_tasks_stragglers_are_killed_and_named() {
+        let log = std::env::temp_dir().join(format!("xtask-task-{}.log", std::process::id()));
+        let (status, killed) = run_logged_task(
+            "a task",
+            Command::new("sh").args(["-c", "(setsid sh -c 'sleep 1000\n:' &); echo started"]),
+            &log,
+        )
+        .unwrap();
+        assert!(status.success());
+        for straggler in ["sh -c sleep 1000 :", "sleep 1000"] {
+            assert!(killed.iter().any(|k| k == straggler), "{killed:?}");
+        }
+        std::fs::remove_file(&log).unwrap();
     }
 }

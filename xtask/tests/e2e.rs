@@ -564,8 +564,9 @@ fn build_example(model: &xtask::model::Model) -> Result<std::path::PathBuf> {
 
 /// Compiled and pure packages from PyPI (pinned with hashes) work in the isolate exactly as
 /// in python3: through PYTHONPATH for python3 and `bin/isolate`, shipped with the single
-/// file by `cargo xtask isolate --requirements`, and in `examples/embed` through its paths. On a target that cannot load compiled
-/// modules, asking for them is an error naming the package and why.
+/// file by `cargo xtask isolate --requirements`, and in `examples/embed` through its paths.
+/// On a target that cannot load compiled modules, asking for them is an error naming the
+/// package and why.
 #[test]
 #[ignore = "builds CPython or serves the mirror: run with cargo xtask test"]
 fn packages_from_pypi_work_as_in_python3() -> Result<()> {

@@ -167,6 +167,8 @@ struct World {
     read_only: PathBuf,
     not_found: Server,
     forbidden: Server,
+    /// Streams bytes without end, whatever is asked.
+    endless: Server,
     _mounted: Option<support::Tmpfs>,
 }
 
@@ -202,6 +204,7 @@ impl World {
             entry,
             not_found: Server::start(|_req: &Request| Reply::status(404)),
             forbidden: Server::start(|_req: &Request| Reply::status(403)),
+            endless: Server::start(|_req: &Request| Reply::bytes(&[0; 1 << 16]).endless()),
             s,
         }
     }
@@ -277,6 +280,11 @@ fn fetch_cases(w: &World) -> Vec<Case> {
             "HTTP 404",
             fetching(args!["--cache-dir", cache, "--mirror", w.not_found.url()]),
             w.not_found.url(),
+        ),
+        case(
+            "mirror streams without end",
+            fetching(args!["--cache-dir", cache, "--mirror", w.endless.url()]),
+            w.endless.url(),
         ),
         case(
             "HTTP 403, password",

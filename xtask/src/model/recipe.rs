@@ -49,6 +49,11 @@ pub struct Recipe {
 pub struct Source {
     pub url: String,
     pub sha256: String,
+    /// Its length in bytes, when known: a server that announces or sends more is cut off
+    /// at once instead of filling the disk until the digest is checked. No part of a build's
+    /// identity (the digest already pins the content).
+    #[serde(default)]
+    pub size: Option<u64>,
 }
 
 impl Source {
@@ -198,6 +203,11 @@ impl Recipe {
         recipe.identity = raw;
         recipe.identity.remove("checks");
         recipe.identity.remove("default");
+        if let Some(toml::Value::Array(sources)) = recipe.identity.get_mut("sources") {
+            for s in sources.iter_mut().filter_map(toml::Value::as_table_mut) {
+                s.remove("size");
+            }
+        }
         recipe.path = path.to_path_buf();
         Ok(recipe)
     }
@@ -414,6 +424,26 @@ mod tests {
         assert_eq!(r.builtin_for("wasi"), ["zlib"]);
         assert_eq!(r.absent_for("wasi").len(), 2);
         assert_eq!(r.target_names().into_iter().collect::<Vec<_>>(), ["wasi"]);
+    }
+
+    /// A source's size bounds its download; its digest already pins the content, so pinning
+    /// the size of a file rebuilds nothing, while another digest does.
+    #[test]
+    fn a_sources_size_is_no_part_of_the_identity() {
+        let r = parse(MINIMAL).unwrap();
+        assert_eq!(r.sources[0].size, None);
+        let sized =
+            parse(&MINIMAL.replace("7d640\"\n", "7d640\"\n        size = 22856016\n")).unwrap();
+        assert_eq!(sized.sources[0].size, Some(22856016));
+        assert_eq!(
+            sized.identity_for("x86_64", GLIBC),
+            r.identity_for("x86_64", GLIBC)
+        );
+        let other = parse(&MINIMAL.replace("7d640\"", "7d641\"")).unwrap();
+        assert_ne!(
+            other.identity_for("x86_64", GLIBC),
+            r.identity_for("x86_64", GLIBC)
+        );
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! Failures are retried as curl's `--retry` does: dropped connections, a stall (no byte for
 //! [`Fetcher::stall`]), 408, 429 and 5xx, with exponential backoff (or the server's
 //! `Retry-After`); other 4xx are answers, not accidents. One file may take at most
-//! [`Fetcher::deadline`], retries included.
+//! [`Fetcher::deadline`], retries included, and at most its pinned size in bytes (or
+//! [`UNSIZED_LIMIT`]): a server that sends more is cut off before it fills the disk.
 
 use crate::model::mirror::{MIRROR_ENV, Mirror, UPSTREAM, redact};
 /// Named in messages about a binary cache.
@@ -32,6 +33,29 @@ const MAX_PAUSE: Duration = Duration::from_secs(60);
 pub const STALL_ENV: &str = "PYSYSROOT_FETCH_TIMEOUT";
 /// Seconds one file's download may take, retries included [default 1800].
 pub const DEADLINE_ENV: &str = "PYSYSROOT_FETCH_DEADLINE";
+/// The most bytes a file whose size is not pinned may have. CPython's source archives are
+/// under 30 MiB; a sysroot from a binary cache has its size in the signed statement.
+pub const UNSIZED_LIMIT: u64 = 1 << 30;
+
+/// How many bytes a download may have, and where that number comes from.
+#[derive(Debug, Clone, Copy)]
+struct Limit {
+    bytes: u64,
+    pinned: bool,
+}
+
+impl Limit {
+    fn describe(self) -> String {
+        if self.pinned {
+            format!("the {} bytes pinned for it", self.bytes)
+        } else {
+            format!(
+                "{} MiB, the most a file without a pinned `size` may have",
+                self.bytes >> 20
+            )
+        }
+    }
+}
 
 /// Where the files come from, which decides what a failure tells the user to change.
 #[derive(Debug, Clone)]
@@ -58,6 +82,8 @@ pub struct Fetcher {
     pub backoff: Duration,
     /// How often a download prints a line when stderr is no terminal (a CI log).
     pub progress_every: Duration,
+    /// The most bytes a file without a pinned size may have.
+    pub unsized_limit: u64,
 }
 
 /// Why one attempt failed, which decides what happens next.
@@ -120,6 +146,7 @@ impl Fetcher {
             deadline: seconds_from_env(DEADLINE_ENV, 30 * 60)?,
             backoff: Duration::from_secs(1),
             progress_every: Duration::from_secs(30),
+            unsized_limit: UNSIZED_LIMIT,
         })
     }
 
@@ -135,6 +162,19 @@ impl Fetcher {
             .map_err(|e| {
                 anyhow!("setting up the HTTP client failed: {e}; check the system's TLS set-up")
             })
+    }
+
+    fn limit(&self, source: &Source) -> Limit {
+        match source.size {
+            Some(bytes) => Limit {
+                bytes,
+                pinned: true,
+            },
+            None => Limit {
+                bytes: self.unsized_limit,
+                pinned: false,
+            },
+        }
     }
 
     /// Where a verified file with this digest lives in the cache.
@@ -213,11 +253,12 @@ impl Fetcher {
     /// download from zero, since its first bytes may have come from another version of it.
     fn download_verified(&self, url: &str, part: &Path, source: &Source) -> Result<(), Failure> {
         let shown = redact(url);
+        let limit = self.limit(source);
         let resumed = if url.starts_with("file://") {
-            copy_file_url(url, part)?;
+            self.copy_file_url(url, part, limit)?;
             false
         } else {
-            self.download(url, part)?
+            self.download(url, part, limit)?
         };
         let mut actual = sha256_file(part)?;
         if actual != source.sha256 && resumed {
@@ -226,7 +267,7 @@ impl Fetcher {
                 "the resumed download of {shown} has sha256 {actual}, not {}: downloading it again from the start",
                 source.sha256
             ));
-            self.download(url, part)?;
+            self.download(url, part, limit)?;
             actual = sha256_file(part)?;
         }
         if actual == source.sha256 {
@@ -245,18 +286,20 @@ impl Fetcher {
 
     /// Downloads `url` into `part`, retrying what is worth it; whether the result was resumed
     /// from an earlier attempt's bytes.
-    fn download(&self, url: &str, part: &Path) -> Result<bool, Failure> {
+    fn download(&self, url: &str, part: &Path, limit: Limit) -> Result<bool, Failure> {
         let shown = redact(url);
         // Never resume bytes of another URL, or of an unknown one (an older version of this
         // tool, another mirror): they may be another file, or an error page.
-        if Resume::load(part).is_none_or(|r| r.url != shown) {
+        if Resume::load(part).is_none_or(|r| r.url != shown)
+            || std::fs::metadata(part).is_ok_and(|m| m.len() > limit.bytes)
+        {
             discard(part);
         }
         let client = self.client()?;
         let started = Instant::now();
         let mut last = None;
         for attempt in 1..=ATTEMPTS {
-            match self.download_once(&client, url, &shown, part, started) {
+            match self.download_once(&client, url, &shown, part, limit, started) {
                 Ok(resumed) => return Ok(resumed),
                 Err(Failure::Transient(e, wait)) => {
                     if attempt < ATTEMPTS {
@@ -289,6 +332,7 @@ impl Fetcher {
         url: &str,
         shown: &str,
         part: &Path,
+        limit: Limit,
         started: Instant,
     ) -> Result<bool, Failure> {
         if started.elapsed() >= self.deadline {
@@ -316,19 +360,37 @@ impl Fetcher {
             .map_err(|e| io_error(e, "writing", part))?;
         let already = if resumed { have } else { 0 };
         let total = response.content_length().map(|n| n + already);
-        self.copy_body(response, &mut file, part, shown, (already, total), started)?;
+        if let Some(total) = total.filter(|&t| t > limit.bytes) {
+            drop(file);
+            discard(part);
+            return Err(Failure::Fatal(anyhow!(
+                "{shown} announces a file of {total} bytes, more than {}: nothing of it was \
+                 downloaded; {} serves a different file: {}",
+                limit.describe(),
+                self.server(),
+                self.instead()
+            )));
+        }
+        self.copy_body(
+            response,
+            &mut file,
+            part,
+            shown,
+            (already, total, limit),
+            started,
+        )?;
         Ok(resumed)
     }
 
-    /// Copies the body into `part` after the `already` bytes it holds, watching the deadline;
-    /// `total` is the whole file's length, when the server said.
+    /// Copies the body into `part` after the `already` bytes it holds, watching the deadline
+    /// and the limit; `total` is the whole file's length, when the server said.
     fn copy_body(
         &self,
         mut response: reqwest::blocking::Response,
         file: &mut std::fs::File,
         part: &Path,
         shown: &str,
-        (already, total): (u64, Option<u64>),
+        (already, total, limit): (u64, Option<u64>, Limit),
         started: Instant,
     ) -> Result<(), Failure> {
         let name = shown.rsplit('/').next().unwrap_or(shown);
@@ -348,6 +410,18 @@ impl Fetcher {
                     return Err(self.read_failed(&e, shown));
                 }
             };
+            // A body without a length, or longer than it said, stops at the limit.
+            if got + n as u64 > limit.bytes {
+                bar.abandon();
+                discard(part);
+                return Err(Failure::Fatal(anyhow!(
+                    "{shown} sent more than {}: the download was stopped and deleted, and \
+                     nothing was installed; {} serves a different file: {}",
+                    limit.describe(),
+                    self.server(),
+                    self.instead()
+                )));
+            }
             if let Err(e) = file.write_all(&buf[..n]) {
                 bar.abandon();
                 // A partial file on a full disk keeps it full: the next run starts afresh.
@@ -398,6 +472,48 @@ impl Fetcher {
                 anyhow!("reading from {shown}: {why}")
             };
         Failure::Transient(msg, None)
+    }
+
+    /// Copies a `file://` mirror's file. The copy gets ordinary permissions (a read-only mirror's
+    /// 0444 would make a failed copy impossible to replace), and a failed one is removed.
+    fn copy_file_url(&self, url: &str, part: &Path, limit: Limit) -> Result<(), Failure> {
+        let path = reqwest::Url::parse(url)
+            .ok()
+            .and_then(|u| u.to_file_path().ok())
+            .ok_or_else(|| {
+                anyhow!("{url} is not a valid file:// URL: give the mirror as file:///dir")
+            })?;
+        match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() && m.len() > limit.bytes => {
+                return Err(Failure::Fatal(anyhow!(
+                    "{} has {} bytes, more than {}: nothing was copied; {} holds a different \
+                     file: {}",
+                    path.display(),
+                    m.len(),
+                    limit.describe(),
+                    self.server(),
+                    self.instead()
+                )));
+            }
+            Ok(m) if m.is_file() => {}
+            Ok(_) => {
+                return Err(Failure::Fatal(anyhow!(
+                    "{} on the mirror is not a file: check the mirror's layout (it should be python.org's)",
+                    path.display()
+                )));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Failure::NotFound(format!(
+                    "{} does not exist",
+                    path.display()
+                )));
+            }
+            Err(e) => return Err(io_error(e, "reading", &path).into()),
+        }
+        // A part left by an older version of this tool may be read-only: never write through it.
+        discard(part);
+        fs::copy_file(&path, part).inspect_err(|_| discard(part))?;
+        Ok(())
     }
 
     fn past_deadline(&self, shown: &str, part: &Path) -> anyhow::Error {
@@ -586,46 +702,11 @@ fn seconds_from_env(var: &str, default: u64) -> Result<Duration> {
     }
 }
 
-/// Copies a `file://` mirror's file. The copy gets ordinary permissions (a read-only mirror's
-/// 0444 would make a failed copy impossible to replace), and a failed one is removed.
-fn copy_file_url(url: &str, part: &Path) -> Result<(), Failure> {
-    let path = reqwest::Url::parse(url)
-        .ok()
-        .and_then(|u| u.to_file_path().ok())
-        .ok_or_else(|| {
-            anyhow!("{url} is not a valid file:// URL: give the mirror as file:///dir")
-        })?;
-    match std::fs::metadata(&path) {
-        Ok(m) if m.is_file() => {}
-        Ok(_) => {
-            return Err(Failure::Fatal(anyhow!(
-                "{} on the mirror is not a file: check the mirror's layout (it should be python.org's)",
-                path.display()
-            )));
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Failure::NotFound(format!(
-                "{} does not exist",
-                path.display()
-            )));
-        }
-        Err(e) => return Err(io_error(e, "reading", &path).into()),
-    }
-    // A part left by an older version of this tool may be read-only: never write through it.
-    discard(part);
-    fs::copy_file(&path, part).inspect_err(|_| discard(part))?;
-    Ok(())
-}
-
-#[cfg(test)]
-#[path = "../../tests/support/http.rs"]
-mod test_server;
-
 #[cfg(test)]
 mod tests {
-    use super::test_server::{Reply, Request, Server};
     use super::*;
     use crate::util::hash::sha256_bytes;
+    use crate::util::testing::http::{Reply, Request, Server};
     use std::fs;
 
     fn tmpdir(name: &str) -> PathBuf {
@@ -639,6 +720,7 @@ mod tests {
         Source {
             url: format!("{UPSTREAM}/ftp/python/9.9.9/{name}"),
             sha256: sha256_bytes(body),
+            size: None,
         }
     }
 
@@ -1006,6 +1088,76 @@ mod tests {
         assert!(err.contains("failed 4 times"), "{err}");
     }
 
+    /// A server that sends more than the file can have (a hostile or broken mirror streaming
+    /// forever) is cut off at the limit, not read until the disk is full: at the pinned size,
+    /// or without one at the limit for unsized files. Nothing is kept, and it is not retried.
+    #[test]
+    fn a_body_longer_than_the_file_is_cut_off_at_the_limit() {
+        let body = body();
+        let server = Server::start(|_req: &Request| Reply::bytes(&[b'x'; 1 << 16]).endless());
+        let f = fetcher(tmpdir("endless").join("cache"), &server.url());
+        let mut src = source("file.tar.xz", &body);
+        src.size = Some(body.len() as u64);
+        let err = format!("{:#}", f.fetch(&src).unwrap_err());
+        assert!(
+            err.contains(&format!(
+                "sent more than the {} bytes pinned for it",
+                body.len()
+            )) && err.contains("serves a different file"),
+            "{err}"
+        );
+        assert!(!part_of(&f, &src).exists() && !f.cached_path(&src).exists());
+        assert_eq!(server.requests().len(), 1, "retried");
+
+        let mut f = fetcher(tmpdir("endless-unsized").join("cache"), &server.url());
+        f.unsized_limit = 1 << 20;
+        let src = source("file.tar.xz", &body);
+        let err = format!("{:#}", f.fetch(&src).unwrap_err());
+        assert!(
+            err.contains("sent more than 1 MiB, the most a file without a pinned `size` may have"),
+            "{err}"
+        );
+        assert!(!part_of(&f, &src).exists() && !f.cached_path(&src).exists());
+    }
+
+    /// A length announced over the limit is refused before a byte of the body is written; a
+    /// `file://` mirror's file over it is not copied.
+    #[test]
+    fn a_file_larger_than_pinned_is_refused_before_its_body() {
+        let body = body();
+        let big = vec![1u8; body.len() + 1];
+        let server = Server::start(move |_req: &Request| Reply::bytes(&big));
+        let f = fetcher(tmpdir("announced").join("cache"), &server.url());
+        let mut src = source("file.tar.xz", &body);
+        src.size = Some(body.len() as u64);
+        let err = format!("{:#}", f.fetch(&src).unwrap_err());
+        assert!(
+            err.contains(&format!(
+                "announces a file of {} bytes, more than the {} bytes pinned for it",
+                body.len() + 1,
+                body.len()
+            )),
+            "{err}"
+        );
+        assert!(!part_of(&f, &src).exists() && !f.cached_path(&src).exists());
+
+        let root = tmpdir("file-larger");
+        let mirror = root.join("mirror/ftp/python/9.9.9");
+        fs::create_dir_all(&mirror).unwrap();
+        fs::write(mirror.join("file.tar.xz"), vec![1u8; body.len() + 1]).unwrap();
+        let f = fetcher(root.join("cache"), root.join("mirror").to_str().unwrap());
+        let err = format!("{:#}", f.fetch(&src).unwrap_err());
+        assert!(
+            err.contains(&format!("has {} bytes, more than the", body.len() + 1))
+                && err.contains("nothing was copied"),
+            "{err}"
+        );
+        assert!(!part_of(&f, &src).exists() && !f.cached_path(&src).exists());
+        // The pinned size is no obstacle to the right file.
+        fs::write(mirror.join("file.tar.xz"), &body).unwrap();
+        assert_eq!(fs::read(f.fetch(&src).unwrap()).unwrap(), body);
+    }
+
     /// Issue 21, item 5: a server that trickles never stalls, but a download has a deadline;
     /// and off a terminal it prints progress lines meanwhile.
     #[test]
@@ -1152,6 +1304,7 @@ mod tests {
         let src = Source {
             url: format!("{UPSTREAM}/ftp/python/9.9.9/big.tar.xz"),
             sha256: sha256.to_string(),
+            size: None,
         };
         match f.fetch(&src) {
             Ok(_) => println!("FETCH-OK"),

@@ -140,6 +140,7 @@ fn from(plan: &Plan, slot: &publish::Slot, store: &Store) -> Result<Sysroot> {
     let archive = fetcher.fetch(&Source {
         url: store.url(&st.archive)?,
         sha256: st.sha256.clone(),
+        size: Some(st.size),
     })?;
     let staging = slot.staging()?;
     fs::remove_dir_all(&staging)?;

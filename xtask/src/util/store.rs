@@ -27,6 +27,16 @@ pub struct S3 {
 
 /// Attempts for a request that failed in a way worth retrying (no connection, 5xx).
 const ATTEMPTS: u32 = 3;
+/// The most bytes [`Store::get`] reads: its objects are signed statements of a few hundred
+/// bytes, and a store that answers with more is not read into memory.
+pub const SMALL_OBJECT_LIMIT: u64 = 1 << 20;
+
+fn too_big(shown: &str) -> anyhow::Error {
+    anyhow!(
+        "{shown} has more than the {SMALL_OBJECT_LIMIT} bytes a signed statement may have: \
+         the store holds something else under that name; remove it, or use another store"
+    )
+}
 
 impl Store {
     /// `file:///dir`, a directory, `http(s)://host/prefix` or `s3://bucket/prefix`.
@@ -93,19 +103,42 @@ impl Store {
 
     /// A small object, or `None` when the store does not have it.
     pub fn get(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        use std::io::Read;
         match self {
-            Store::Dir(d) => match std::fs::read(d.join(name)) {
-                Ok(b) => Ok(Some(b)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(fs::io_error(e, "reading", &d.join(name))),
-            },
+            Store::Dir(d) => {
+                let path = d.join(name);
+                let mut file = match std::fs::File::open(&path) {
+                    Ok(f) => f,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                    Err(e) => return Err(fs::io_error(e, "reading", &path)),
+                };
+                let mut bytes = Vec::new();
+                file.by_ref()
+                    .take(SMALL_OBJECT_LIMIT + 1)
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| fs::io_error(e, "reading", &path))?;
+                if bytes.len() as u64 > SMALL_OBJECT_LIMIT {
+                    return Err(too_big(&path.display().to_string()));
+                }
+                Ok(Some(bytes))
+            }
             Store::Http(_) => {
                 let url = self.url(name)?;
                 let response = retried(&url, || {
                     Self::client()?.get(&url).send().map_err(Into::into)
                 })?;
                 match response.status() {
-                    s if s.is_success() => Ok(Some(response.bytes()?.to_vec())),
+                    s if s.is_success() => {
+                        let mut bytes = Vec::new();
+                        response
+                            .take(SMALL_OBJECT_LIMIT + 1)
+                            .read_to_end(&mut bytes)
+                            .with_context(|| format!("reading {}", redacted(&url)))?;
+                        if bytes.len() as u64 > SMALL_OBJECT_LIMIT {
+                            return Err(too_big(&redacted(&url)));
+                        }
+                        Ok(Some(bytes))
+                    }
                     reqwest::StatusCode::NOT_FOUND | reqwest::StatusCode::GONE => Ok(None),
                     s => bail!("{}: HTTP {s}", redacted(&url)),
                 }
@@ -270,9 +303,21 @@ impl S3 {
     fn get(&self, name: &str) -> Result<Option<Vec<u8>>> {
         use object_store::ObjectStore;
         let path = self.path(name);
-        self.block_on(name, async {
-            self.client.get(&path).await?.bytes().await.map(Vec::from)
-        })
+        let got = self.block_on(name, async {
+            let r = self.client.get(&path).await?;
+            if r.meta.size > SMALL_OBJECT_LIMIT {
+                return Ok(Err(()));
+            }
+            r.bytes().await.map(|b| Ok(Vec::from(b)))
+        })?;
+        match got {
+            Some(Err(_)) => Err(too_big(&format!(
+                "{}/{name}",
+                self.spec.trim_end_matches('/')
+            ))),
+            Some(Ok(bytes)) => Ok(Some(bytes)),
+            None => Ok(None),
+        }
     }
 
     fn head(&self, name: &str) -> Result<Option<u64>> {
@@ -360,6 +405,36 @@ mod tests {
         assert!(!http.to_string().contains("secret"));
     }
 
+    /// A statement is read whole only when it is small: a store answering with an endless or
+    /// huge body under a statement's name is refused, not read into memory.
+    #[test]
+    fn a_store_never_reads_more_than_a_statement_can_be() {
+        use crate::util::testing::http::{Reply, Request, Server};
+        let server = Server::start(|req: &Request| match req.path.as_str() {
+            "/c/small.narinfo" => Reply::bytes(b"{}"),
+            _ => Reply::bytes(&[b' '; 1 << 16]).endless(),
+        });
+        let http = Store::parse(&format!("{}/c", server.url())).unwrap();
+        assert_eq!(http.get("small.narinfo").unwrap().unwrap(), b"{}");
+        let err = format!("{:#}", http.get("endless.narinfo").unwrap_err());
+        assert!(
+            err.contains("endless.narinfo has more than the 1048576 bytes"),
+            "{err}"
+        );
+
+        let d = std::env::temp_dir().join(format!("xtask-store-big-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        let dir = Store::parse(d.to_str().unwrap()).unwrap();
+        dir.put("big.narinfo", vec![b' '; SMALL_OBJECT_LIMIT as usize + 1])
+            .unwrap();
+        let err = format!("{:#}", dir.get("big.narinfo").unwrap_err());
+        assert!(err.contains("big.narinfo has more than the"), "{err}");
+        dir.put("big.narinfo", vec![b' '; SMALL_OBJECT_LIMIT as usize])
+            .unwrap();
+        assert_eq!(dir.get("big.narinfo").unwrap().unwrap().len(), 1 << 20);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
     #[test]
     fn an_s3_store_names_its_bucket_and_signs_its_urls() {
         // Settings as given in the environment; nothing is contacted to sign a URL.
@@ -382,6 +457,7 @@ mod tests {
         let source = crate::model::recipe::Source {
             url,
             sha256: String::new(),
+            size: None,
         };
         assert_eq!(source.file_name(), "abc.tar.zst");
         let err = Store::parse("s3:///cache").unwrap_err().to_string();

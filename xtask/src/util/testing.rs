@@ -1,6 +1,10 @@
-//! What unit tests that need root share: small file systems mounted for one test.
+//! What unit tests share: small file systems mounted for one test (they need root), and the
+//! HTTP server the end-to-end tests use too.
 
 use std::path::{Path, PathBuf};
+
+#[path = "../../tests/support/http.rs"]
+pub mod http;
 
 /// Whether this process may mount file systems and switch users (CI runs as root). Tests
 /// that need it say they were skipped otherwise, and must run for real when it is.

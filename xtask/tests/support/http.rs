@@ -57,6 +57,8 @@ pub struct Reply {
     pub stall_at: Option<(usize, Duration)>,
     /// Send the body this many bytes at a time, pausing between.
     pub trickle: Option<(usize, Duration)>,
+    /// Announce no length and send the body over and over until the client hangs up.
+    pub endless: bool,
 }
 
 impl Reply {
@@ -69,6 +71,7 @@ impl Reply {
             stall_head: Duration::ZERO,
             stall_at: None,
             trickle: None,
+            endless: false,
         }
     }
 
@@ -145,6 +148,11 @@ impl Reply {
 
     pub fn trickle(mut self, chunk: usize, pause: Duration) -> Reply {
         self.trickle = Some((chunk, pause));
+        self
+    }
+
+    pub fn endless(mut self) -> Reply {
+        self.endless = true;
         self
     }
 }
@@ -228,10 +236,10 @@ fn serve(
     let reply = handler(&req);
     std::thread::sleep(reply.stall_head);
     let mut head = format!("HTTP/1.1 {} {}\r\n", reply.status, reason(reply.status));
-    head.push_str(&format!(
-        "Content-Length: {}\r\nConnection: close\r\n",
-        reply.body.len()
-    ));
+    if !reply.endless {
+        head.push_str(&format!("Content-Length: {}\r\n", reply.body.len()));
+    }
+    head.push_str("Connection: close\r\n");
     for (k, v) in &reply.headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -239,6 +247,12 @@ fn serve(
     stream.write_all(head.as_bytes())?;
     if req.method == "HEAD" {
         return Ok(());
+    }
+    if reply.endless {
+        // Ends when the client closes the connection and a write fails.
+        loop {
+            stream.write_all(&reply.body)?;
+        }
     }
     let body = &reply.body[..reply.cut_after.unwrap_or(usize::MAX).min(reply.body.len())];
     let (chunk, pause) = reply.trickle.unwrap_or((usize::MAX, Duration::ZERO));

@@ -33,6 +33,10 @@ pub struct Manifest {
     /// `site-packages` (which belongs to whoever installs packages there). Checked before a
     /// sysroot is reused, and after a substitute from a binary cache is unpacked.
     pub files: BTreeMap<String, String>,
+    /// The same for what the build put into `site-packages` (pip): what `dist` packs of it,
+    /// whatever was installed there since. `None` in manifests written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packages: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -435,6 +439,7 @@ mod tests {
                 symbols: vec![],
             },
             files: BTreeMap::new(),
+            packages: Some(BTreeMap::new()),
         }
     }
 

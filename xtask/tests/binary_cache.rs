@@ -123,7 +123,16 @@ fn a_signed_substitute_is_published_and_bad_ones_are_refused() -> Result<()> {
         let version = model.recipe.version.clone();
         let key = sysroot.manifest.build.key.clone();
         let secret = keys.secret.display().to_string();
-        xtask_ok(&[
+        // A package installed into the sysroot since the build is no part of what its key
+        // names: it stays here, out of the archive and so out of every substitute.
+        let site = sysroot
+            .root
+            .join(&sysroot.manifest.paths.stdlib)
+            .join("site-packages");
+        let later = site.join("installed_later.py");
+        std::fs::create_dir_all(&site)?;
+        std::fs::write(&later, "print('not in any substitute')\n")?;
+        let pushed = xtask_output(&[
             "dist",
             "--target",
             &target,
@@ -135,7 +144,14 @@ fn a_signed_substitute_is_published_and_bad_ones_are_refused() -> Result<()> {
             &secret,
             "--push",
             &server.url,
-        ])?;
+        ]);
+        std::fs::remove_file(&later)?;
+        let said = String::from_utf8_lossy(&pushed.stderr);
+        ensure!(pushed.status.success(), "dist --push failed:\n{said}");
+        ensure!(
+            said.contains("left out of the archive: 1 files installed into site-packages since the build (installed_later.py)"),
+            "dist did not say it left the package out:\n{said}"
+        );
         let narinfo_path = server.root.join(narinfo_name(&key));
         ensure!(
             narinfo_path.is_file(),
@@ -160,6 +176,17 @@ fn a_signed_substitute_is_published_and_bad_ones_are_refused() -> Result<()> {
             got.root.ends_with(format!("{target}/{version}")),
             "published at {}",
             got.root.display()
+        );
+        let theirs = got
+            .root
+            .join(&got.manifest.paths.stdlib)
+            .join("site-packages");
+        let extra =
+            xtask::pipeline::record::installed_since(&got.root, got.manifest.packages.as_ref())?;
+        ensure!(
+            extra == Some(vec![]) && !theirs.join("installed_later.py").exists(),
+            "the substitute's site-packages ({}) is not the build's: {extra:?}",
+            theirs.display()
         );
         println!(
             "  {}",

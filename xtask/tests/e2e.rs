@@ -258,6 +258,24 @@ fn an_edited_or_deleted_file_makes_the_sysroot_need_a_build() -> Result<()> {
             said.contains("needs a build") && said.contains(&format!("{rel} was modified")),
             "after editing {rel}: {said}"
         );
+        // Nor is it packed under its key: dist refuses before linking or packing anything.
+        let out_dir = std::env::temp_dir().join(format!("xtask-e2e-edited-{}", std::process::id()));
+        let version = sysroot.manifest.python.version.clone();
+        let out_arg = out_dir.display().to_string();
+        let dist = xtask_output(&[
+            "dist", "--target", &target, "--python", &version, "--out", &out_arg,
+        ]);
+        let said = String::from_utf8_lossy(&dist.stderr);
+        ensure!(
+            !dist.status.success()
+                && said.contains(&format!("{rel} was modified since it was built"))
+                && said.contains(&format!("build-python --target {target}")),
+            "dist of an edited sysroot: {said}"
+        );
+        ensure!(
+            !out_dir.join("SHA256SUMS").exists(),
+            "dist of an edited sysroot wrote SHA256SUMS"
+        );
         std::fs::remove_file(&file)?;
         let said = dry_run()?;
         ensure!(
@@ -267,7 +285,7 @@ fn an_edited_or_deleted_file_makes_the_sysroot_need_a_build() -> Result<()> {
         drop(saved);
         let said = dry_run()?;
         ensure!(said.contains("up to date"), "after restoring {rel}: {said}");
-        println!("  {rel} edited, then deleted: the dry run said so each time");
+        println!("  {rel} edited, then deleted: the dry run said so each time, and dist refused");
         Ok(())
     })
 }

@@ -13,7 +13,7 @@ use crate::commands::built;
 use crate::model::sysroot::Sysroot;
 use crate::model::tools::Install;
 use crate::model::{Catalog, Model, Settings};
-use crate::pipeline::{link, substitute};
+use crate::pipeline::{link, record, substitute};
 use crate::util::hash::sha256_file;
 use crate::util::store::Store;
 use crate::util::{fs, progress, sign};
@@ -110,6 +110,27 @@ pub fn pack_all(models: &[Model], out: &Path) -> Result<Vec<PathBuf>> {
                 model.target.name, model.recipe.version
             )
         })?;
+        // The archive goes out under the build key: what the key names must be what it holds.
+        let m = &sysroot.manifest;
+        let changed = match record::first_changed(&sysroot.root, &m.files)? {
+            Some(problem) => Some(problem),
+            None => match &m.packages {
+                Some(packages) => record::first_changed(&sysroot.root, packages)?,
+                None => None,
+            },
+        };
+        if let Some(problem) = changed {
+            bail!(
+                "{}: {problem} since it was built, so it no longer is what its build key {} \
+                 names; rebuild it (cargo xtask build-python --target {} --python {}) \
+                 before packing it",
+                sysroot.root.display(),
+                &sysroot.manifest.build.key[..12],
+                model.target.name,
+                model.recipe.version
+            );
+        }
+        say_what_is_left_out(&sysroot)?;
         link::isolate(model, &sysroot, None)?;
         let report = validate(model, &sysroot)?;
         let name = archive_name(&sysroot.manifest);
@@ -206,6 +227,50 @@ fn validate(model: &Model, s: &Sysroot) -> Result<Report> {
     Ok(Report { executables })
 }
 
+/// Packages installed into the sysroot's `site-packages` since the build are left out of the
+/// archive (they are no part of what the build key names); says which.
+fn say_what_is_left_out(s: &Sysroot) -> Result<()> {
+    match record::installed_since(&s.root, s.manifest.packages.as_ref())? {
+        None => progress::warn(format!(
+            "{}'s manifest does not record which packages the build installed: its \
+             site-packages is packed as it is; rebuild it to pack only the build's own",
+            s.root.display()
+        )),
+        Some(left) if !left.is_empty() => {
+            let mut names: Vec<&str> = left
+                .iter()
+                .filter_map(|rel| rel.split("/site-packages/").nth(1)?.split('/').next())
+                .collect();
+            names.dedup();
+            progress::note(format!(
+                "left out of the archive: {} files installed into site-packages since the \
+                 build ({})",
+                left.len(),
+                names.join(", ")
+            ));
+        }
+        Some(_) => {}
+    }
+    Ok(())
+}
+
+/// Whether `rel` goes into the archive: all but the logs, and of `site-packages` only what
+/// the build put there (everything, for a manifest without that record).
+fn packed(m: &Manifest, rel: &str, is_dir: bool) -> bool {
+    if rel.is_empty() || rel == "logs" || rel.starts_with("logs/") {
+        return false;
+    }
+    let Some(packages) = m.packages.as_ref().filter(|_| record::is_package(rel)) else {
+        return true;
+    };
+    if is_dir {
+        let under = format!("{rel}/");
+        packages.keys().any(|p| p.starts_with(&under))
+    } else {
+        packages.contains_key(rel)
+    }
+}
+
 /// Writes the archive: the sysroot (without build logs) under `pysysroot-<version>-<target>/`.
 fn pack(s: &Sysroot, report: &Report, path: &Path, epoch: u64) -> Result<()> {
     let m = &s.manifest;
@@ -229,7 +294,7 @@ fn pack(s: &Sysroot, report: &Report, path: &Path, epoch: u64) -> Result<()> {
     for entry in walkdir::WalkDir::new(&s.root).sort_by_file_name() {
         let entry = entry?;
         let r = entry.path().strip_prefix(&s.root)?.display().to_string();
-        if r.is_empty() || r == "logs" || r.starts_with("logs/") {
+        if !packed(m, &r, entry.file_type().is_dir()) {
             continue;
         }
         let name = format!("{top}/{r}");

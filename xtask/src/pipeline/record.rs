@@ -56,6 +56,7 @@ pub fn manifest(plan: &Plan, b: &Build, staging: &Path, o: Outcome) -> Result<Ma
     // The build machine's checkout and tools are no business of the sysroot's users, and
     // would make manifests differ between two machines building the same inputs.
     let portable = |v: &str| m.tools.unexpand(v);
+    let (files, packages) = digests(staging)?;
     let python = format!("bin/python{abi}{}", make_var(&b.dir, "EXE")?);
     Ok(Manifest {
         schema: sysroot_manifest::SCHEMA,
@@ -113,7 +114,8 @@ pub fn manifest(plan: &Plan, b: &Build, staging: &Path, o: Outcome) -> Result<Ma
             archives: o.verified.hacl_archives,
             symbols: m.recipe.hacl.symbols.clone(),
         },
-        files: digests(staging)?,
+        files,
+        packages: Some(packages),
     })
 }
 
@@ -149,28 +151,55 @@ pub fn locate(sysroot: &crate::model::sysroot::Sysroot) -> Result<()> {
 }
 
 /// Files of a sysroot that are no part of its record: the record itself, what depends on
-/// where it lives, the logs, what `cargo xtask isolate` adds later, and `site-packages`,
-/// which belongs to whoever installs packages into it.
+/// where it lives, the logs, and what `cargo xtask isolate` adds later.
 fn unrecorded(rel: &str) -> bool {
     let top = rel.split('/').next().unwrap_or(rel);
     matches!(rel, sysroot_manifest::FILE_NAME | "pyo3-config.txt")
         || matches!(top, "logs" | "dist")
         || rel.starts_with("bin/isolate")
-        || rel.contains("/site-packages/")
 }
 
-/// sha256 of every recorded file; a symbolic link is recorded by its target.
-pub fn digests(root: &Path) -> Result<BTreeMap<String, String>> {
-    let mut out = BTreeMap::new();
+/// Whether a recorded path is in the interpreter's `site-packages`, which belongs to whoever
+/// installs packages into it: the build's own packages are recorded apart from its files.
+pub fn is_package(rel: &str) -> bool {
+    rel.contains("/site-packages/") && !unrecorded(rel)
+}
+
+/// sha256 of every recorded file, the build's files and its packages apart; a symbolic link
+/// is recorded by its target.
+pub fn digests(root: &Path) -> Result<(BTreeMap<String, String>, BTreeMap<String, String>)> {
+    let (mut files, mut packages) = (BTreeMap::new(), BTreeMap::new());
     for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
         let entry = entry?;
         let rel = entry.path().strip_prefix(root)?.display().to_string();
         if entry.file_type().is_dir() || unrecorded(&rel) {
             continue;
         }
-        out.insert(rel, digest(entry.path())?);
+        let into = if is_package(&rel) {
+            &mut packages
+        } else {
+            &mut files
+        };
+        into.insert(rel, digest(entry.path())?);
     }
-    Ok(out)
+    Ok((files, packages))
+}
+
+/// Files in `site-packages` that the build did not put there (installed since), by path;
+/// `None` without a record of the build's packages (a manifest written before there was one).
+pub fn installed_since(
+    root: &Path,
+    packages: Option<&BTreeMap<String, String>>,
+) -> Result<Option<Vec<String>>> {
+    let Some(packages) = packages else {
+        return Ok(None);
+    };
+    let (_, now) = digests(root)?;
+    Ok(Some(
+        now.into_keys()
+            .filter(|rel| !packages.contains_key(rel))
+            .collect(),
+    ))
 }
 
 fn digest(path: &Path) -> Result<String> {
@@ -228,10 +257,14 @@ mod tests {
         std::fs::write(d.join("lib/b.py"), "b").unwrap();
         std::fs::write(d.join("lib/python3.99/site-packages/user.py"), "mine").unwrap();
         std::os::unix::fs::symlink("a.a", d.join("lib/link")).unwrap();
-        let files = digests(&d).unwrap();
+        let (files, packages) = digests(&d).unwrap();
         assert_eq!(files.len(), 3, "{files:?}");
+        assert_eq!(
+            packages.keys().collect::<Vec<_>>(),
+            ["lib/python3.99/site-packages/user.py"]
+        );
         assert_eq!(first_changed(&d, &files).unwrap(), None);
-        // Packages a user installs are theirs to change.
+        // Packages are theirs to change who install them: the build's files stay as built.
         std::fs::write(d.join("lib/python3.99/site-packages/user.py"), "changed").unwrap();
         assert_eq!(first_changed(&d, &files).unwrap(), None);
         std::fs::write(d.join("lib/b.py"), "edited").unwrap();
@@ -256,6 +289,38 @@ mod tests {
                 .unwrap()
                 .unwrap()
                 .contains("lib/a.a is missing")
+        );
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// What was installed into `site-packages` after the build is told apart from the
+    /// build's own packages (what `dist` leaves out); the single file's `dist/` is no part
+    /// of either.
+    #[test]
+    fn packages_installed_since_the_build_are_told_apart() {
+        let d = std::env::temp_dir().join(format!("xtask-record-pkg-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        let site = d.join("lib/python3.99/site-packages");
+        std::fs::create_dir_all(site.join("pip")).unwrap();
+        std::fs::write(site.join("pip/__init__.py"), "pip").unwrap();
+        std::fs::create_dir_all(d.join("dist/lib/python3.99/site-packages")).unwrap();
+        std::fs::write(d.join("dist/lib/python3.99/site-packages/w.py"), "").unwrap();
+        assert_eq!(installed_since(&d, None).unwrap(), None, "an old manifest");
+        let (_, packages) = digests(&d).unwrap();
+        assert_eq!(
+            packages.keys().collect::<Vec<_>>(),
+            ["lib/python3.99/site-packages/pip/__init__.py"]
+        );
+        assert_eq!(installed_since(&d, Some(&packages)).unwrap(), Some(vec![]));
+        std::fs::create_dir_all(site.join("numpy")).unwrap();
+        std::fs::write(site.join("numpy/__init__.py"), "").unwrap();
+        std::fs::write(site.join("six.py"), "").unwrap();
+        assert_eq!(
+            installed_since(&d, Some(&packages)).unwrap().unwrap(),
+            [
+                "lib/python3.99/site-packages/numpy/__init__.py",
+                "lib/python3.99/site-packages/six.py"
+            ]
         );
         std::fs::remove_dir_all(&d).unwrap();
     }

@@ -1,3 +1,6 @@
+"""Compiled packages from PyPI with their own copies of libraries the isolate links too, each
+exercised a little; python3, bin/isolate, the single file and examples/embed must print the
+same (docs/2026-12-05-packages-signals-and-bounded-downloads.md)."""
 import sys
 def t(name, f):
     try:

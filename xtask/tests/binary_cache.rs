@@ -149,7 +149,7 @@ fn a_signed_substitute_is_published_and_bad_ones_are_refused() -> Result<()> {
         let said = String::from_utf8_lossy(&pushed.stderr);
         ensure!(pushed.status.success(), "dist --push failed:\n{said}");
         ensure!(
-            said.contains("left out of the archive: 1 files installed into site-packages since the build (installed_later.py)"),
+            said.contains("left out of the archive: 1 file installed into site-packages since the build (installed_later.py)"),
             "dist did not say it left the package out:\n{said}"
         );
         let narinfo_path = server.root.join(narinfo_name(&key));

@@ -242,10 +242,13 @@ fn say_what_is_left_out(s: &Sysroot) -> Result<()> {
                 .filter_map(|rel| rel.split("/site-packages/").nth(1)?.split('/').next())
                 .collect();
             names.dedup();
+            let files = match left.len() {
+                1 => "1 file".to_string(),
+                n => format!("{n} files"),
+            };
             progress::note(format!(
-                "left out of the archive: {} files installed into site-packages since the \
+                "left out of the archive: {files} installed into site-packages since the \
                  build ({})",
-                left.len(),
                 names.join(", ")
             ));
         }

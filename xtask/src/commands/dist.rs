@@ -236,7 +236,15 @@ fn say_what_is_left_out(s: &Sysroot) -> Result<()> {
              site-packages is packed as it is; rebuild it to pack only the build's own",
             s.root.display()
         )),
-        Some(left) if !left.is_empty() => {
+        Some(left) => {
+            // Bytecode an interpreter wrote for the build's own packages is no installation.
+            let left: Vec<&String> = left
+                .iter()
+                .filter(|rel| !rel.contains("/__pycache__/"))
+                .collect();
+            if left.is_empty() {
+                return Ok(());
+            }
             let mut names: Vec<&str> = left
                 .iter()
                 .filter_map(|rel| rel.split("/site-packages/").nth(1)?.split('/').next())
@@ -252,7 +260,6 @@ fn say_what_is_left_out(s: &Sysroot) -> Result<()> {
                 names.join(", ")
             ));
         }
-        Some(_) => {}
     }
     Ok(())
 }

@@ -165,22 +165,30 @@ pub fn is_package(rel: &str) -> bool {
     rel.contains("/site-packages/") && !unrecorded(rel)
 }
 
+/// Every file of the record, by its path relative to `root`.
+fn recorded(root: &Path) -> Result<Vec<(String, std::path::PathBuf)>> {
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
+        let entry = entry?;
+        let rel = entry.path().strip_prefix(root)?.display().to_string();
+        if !entry.file_type().is_dir() && !unrecorded(&rel) {
+            out.push((rel, entry.into_path()));
+        }
+    }
+    Ok(out)
+}
+
 /// sha256 of every recorded file, the build's files and its packages apart; a symbolic link
 /// is recorded by its target.
 pub fn digests(root: &Path) -> Result<(BTreeMap<String, String>, BTreeMap<String, String>)> {
     let (mut files, mut packages) = (BTreeMap::new(), BTreeMap::new());
-    for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
-        let entry = entry?;
-        let rel = entry.path().strip_prefix(root)?.display().to_string();
-        if entry.file_type().is_dir() || unrecorded(&rel) {
-            continue;
-        }
+    for (rel, path) in recorded(root)? {
         let into = if is_package(&rel) {
             &mut packages
         } else {
             &mut files
         };
-        into.insert(rel, digest(entry.path())?);
+        into.insert(rel, digest(&path)?);
     }
     Ok((files, packages))
 }
@@ -194,10 +202,11 @@ pub fn installed_since(
     let Some(packages) = packages else {
         return Ok(None);
     };
-    let (_, now) = digests(root)?;
     Ok(Some(
-        now.into_keys()
-            .filter(|rel| !packages.contains_key(rel))
+        recorded(root)?
+            .into_iter()
+            .map(|(rel, _)| rel)
+            .filter(|rel| is_package(rel) && !packages.contains_key(rel))
             .collect(),
     ))
 }

@@ -111,15 +111,7 @@ pub fn pack_all(models: &[Model], out: &Path) -> Result<Vec<PathBuf>> {
             )
         })?;
         // The archive goes out under the build key: what the key names must be what it holds.
-        let m = &sysroot.manifest;
-        let changed = match record::first_changed(&sysroot.root, &m.files)? {
-            Some(problem) => Some(problem),
-            None => match &m.packages {
-                Some(packages) => record::first_changed(&sysroot.root, packages)?,
-                None => None,
-            },
-        };
-        if let Some(problem) = changed {
+        if let Some(problem) = record::first_changed_of_build(&sysroot.root, &sysroot.manifest)? {
             bail!(
                 "{}: {problem} since it was built, so it no longer is what its build key {} \
                  names; rebuild it (cargo xtask build-python --target {} --python {}) \

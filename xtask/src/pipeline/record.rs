@@ -234,6 +234,18 @@ pub fn first_changed(root: &Path, files: &BTreeMap<String, String>) -> Result<Op
     Ok(None)
 }
 
+/// The same over everything the build recorded, its own packages included: what an archive
+/// under its key must hold.
+pub fn first_changed_of_build(root: &Path, m: &Manifest) -> Result<Option<String>> {
+    if let Some(problem) = first_changed(root, &m.files)? {
+        return Ok(Some(problem));
+    }
+    match &m.packages {
+        Some(packages) => first_changed(root, packages),
+        None => Ok(None),
+    }
+}
+
 /// `git rev-parse HEAD` of the repository, with `-dirty` when it has uncommitted changes.
 pub fn git_revision(root: &Path) -> String {
     let git = |args: &[&str]| {

@@ -176,14 +176,11 @@ fn install(plan: &Plan, slot: &publish::Slot, staging: &std::path::Path) -> Resu
         s.manifest.python.version,
         s.manifest.flavor
     );
-    let packages = s.manifest.packages.as_ref();
-    for recorded in std::iter::once(&s.manifest.files).chain(packages) {
-        if let Some(problem) = record::first_changed(staging, recorded)? {
-            bail!("{problem}");
-        }
+    if let Some(problem) = record::first_changed_of_build(staging, &s.manifest)? {
+        bail!("{problem}");
     }
-    if let Some(extra) =
-        record::installed_since(staging, packages)?.and_then(|extra| extra.into_iter().next())
+    if let Some(extra) = record::installed_since(staging, s.manifest.packages.as_ref())?
+        .and_then(|extra| extra.into_iter().next())
     {
         bail!("it holds {extra}, which the build did not install");
     }

@@ -285,7 +285,7 @@ mod tests {
             ["lib/python3.99/site-packages/user.py"]
         );
         assert_eq!(first_changed(&d, &files).unwrap(), None);
-        // Packages are theirs to change who install them: the build's files stay as built.
+        // Whoever installs packages may change them; the build's own files stay as built.
         std::fs::write(d.join("lib/python3.99/site-packages/user.py"), "changed").unwrap();
         assert_eq!(first_changed(&d, &files).unwrap(), None);
         std::fs::write(d.join("lib/b.py"), "edited").unwrap();

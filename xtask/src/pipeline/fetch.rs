@@ -724,6 +724,13 @@ mod tests {
         }
     }
 
+    fn sized_source(name: &str, body: &[u8]) -> Source {
+        Source {
+            size: Some(body.len() as u64),
+            ..source(name, body)
+        }
+    }
+
     /// A fetcher for tests: short stalls and pauses, so that failures take milliseconds.
     fn fetcher(cache: PathBuf, mirror: &str) -> Fetcher {
         let mut f = Fetcher::with(cache, Some(Mirror::parse(mirror).unwrap()), false).unwrap();
@@ -1096,8 +1103,7 @@ mod tests {
         let body = body();
         let server = Server::start(|_req: &Request| Reply::bytes(&[b'x'; 1 << 16]).endless());
         let f = fetcher(tmpdir("endless").join("cache"), &server.url());
-        let mut src = source("file.tar.xz", &body);
-        src.size = Some(body.len() as u64);
+        let src = sized_source("file.tar.xz", &body);
         let err = format!("{:#}", f.fetch(&src).unwrap_err());
         assert!(
             err.contains(&format!(
@@ -1128,8 +1134,7 @@ mod tests {
         let big = vec![1u8; body.len() + 1];
         let server = Server::start(move |_req: &Request| Reply::bytes(&big));
         let f = fetcher(tmpdir("announced").join("cache"), &server.url());
-        let mut src = source("file.tar.xz", &body);
-        src.size = Some(body.len() as u64);
+        let src = sized_source("file.tar.xz", &body);
         let err = format!("{:#}", f.fetch(&src).unwrap_err());
         assert!(
             err.contains(&format!(
